@@ -292,7 +292,13 @@ impl KnowledgeBase {
         let mut hash = Fnv::new();
         let mut seen_tables: HashMap<&str, &str> = HashMap::new();
         for file in files {
-            hash.write(file.path.rsplit(['/', '\\']).next().unwrap_or(&file.path).as_bytes());
+            hash.write(
+                file.path
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&file.path)
+                    .as_bytes(),
+            );
             hash.write(&[0]);
             hash.write(&file.bytes);
             hash.write(&[0]);
@@ -461,7 +467,12 @@ fn toml_problem(path: &str, toml_text: &str, first_line: usize, err: &toml::de::
         .span()
         .map_or(1, |s| line_of(toml_text.as_bytes(), s.start));
     // toml's message repeats the snippet over several lines; the first line says it all.
-    let message = err.message().lines().next().unwrap_or("invalid TOML").trim();
+    let message = err
+        .message()
+        .lines()
+        .next()
+        .unwrap_or("invalid TOML")
+        .trim();
     Problem::new(path, first_line + line - 1, format!("TOML: {message}"))
 }
 
@@ -518,11 +529,7 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
     };
     let doc_id = match &fm.id {
         None => {
-            problems.push(Problem::new(
-                path,
-                first + 1,
-                "front matter has no `id`",
-            ));
+            problems.push(Problem::new(path, first + 1, "front matter has no `id`"));
             String::new()
         }
         Some(id) if !valid_id(id.get_ref()) => {
@@ -540,11 +547,7 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
     };
     let doc_title = match fm.title.as_deref().map(str::trim) {
         None | Some("") => {
-            problems.push(Problem::new(
-                path,
-                first + 1,
-                "front matter has no `title`",
-            ));
+            problems.push(Problem::new(path, first + 1, "front matter has no `title`"));
             String::new()
         }
         Some(t) => t.to_string(),
@@ -710,13 +713,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<
 }
 
 /// Reports a missing or blank required string at the row's line.
-fn require(
-    problems: &mut Vec<Problem>,
-    path: &str,
-    line: usize,
-    what: &str,
-    value: &str,
-) -> bool {
+fn require(problems: &mut Vec<Problem>, path: &str, line: usize, what: &str, value: &str) -> bool {
     if value.trim().is_empty() {
         problems.push(Problem::new(path, line, format!("{what} is empty")));
         false
@@ -773,7 +770,11 @@ pub fn parse_skills(path: &str, text: &str) -> Result<Vec<SkillArea>, Vec<Proble
     let mut seen = HashMap::new();
     let mut out = Vec::new();
     if file.area.is_empty() {
-        problems.push(Problem::new(path, 1, "no skill areas: add `[[area]]` tables"));
+        problems.push(Problem::new(
+            path,
+            1,
+            "no skill areas: add `[[area]]` tables",
+        ));
     }
     for row in file.area {
         let line = span_line(text, &row);
@@ -845,7 +846,11 @@ pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>>
     let mut seen = HashMap::new();
     require(&mut problems, path, 1, "title", &file.title);
     if file.band.is_empty() {
-        problems.push(Problem::new(path, 1, "no salary bands: add `[[band]]` tables"));
+        problems.push(Problem::new(
+            path,
+            1,
+            "no salary bands: add `[[band]]` tables",
+        ));
     }
     let mut bands = Vec::new();
     for row in file.band {
@@ -963,7 +968,10 @@ pub fn parse_phases(path: &str, text: &str) -> Result<PhaseTable, Vec<Problem>> 
             problems.push(Problem::new(
                 path,
                 line,
-                format!("phase number {} is used twice (first at line {prev})", r.number),
+                format!(
+                    "phase number {} is used twice (first at line {prev})",
+                    r.number
+                ),
             ));
         }
         require(&mut problems, path, line, "phase name", &r.name);
@@ -1149,6 +1157,11 @@ pub fn band_line(b: &SalaryBand) -> String {
     }
 }
 
+/// The id of a salary band's own passage.
+pub fn salary_band_passage_id(b: &SalaryBand) -> String {
+    format!("salary/{}", b.id)
+}
+
 fn salary_passages(source: &str, table: &SalaryTable) -> Vec<Passage> {
     let mut out = Vec::new();
     let mut overview = String::new();
@@ -1187,7 +1200,7 @@ fn salary_passages(source: &str, table: &SalaryTable) -> Vec<Passage> {
         };
         out.push(table_passage(
             source,
-            format!("salary/{}", b.id),
+            salary_band_passage_id(b),
             title,
             text,
             kw,
@@ -1247,7 +1260,11 @@ pub fn step_line(s: &TimelineStep) -> String {
 
 fn timeline_passages(source: &str, t: &Timeline) -> Vec<Passage> {
     let mut out = Vec::new();
-    let mut overview: Vec<String> = t.steps.iter().map(|s| format!("- {}", step_line(s))).collect();
+    let mut overview: Vec<String> = t
+        .steps
+        .iter()
+        .map(|s| format!("- {}", step_line(s)))
+        .collect();
     if !t.note.is_empty() {
         overview.push(t.note.clone());
     }
@@ -1311,9 +1328,22 @@ mod tests {
         let md = "+++\nid = \"x\"\n+++\n## A\n\n## B\ntext\n# Top\n";
         let err = parse_markdown("k/x.md", md).unwrap_err();
         let shown: Vec<String> = err.iter().map(|p| p.to_string()).collect();
-        assert!(shown.iter().any(|s| s.starts_with("k/x.md:1:") && s.contains("title")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/x.md:4:") && s.contains("empty")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/x.md:8:")), "{shown:?}");
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/x.md:1:") && s.contains("title")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/x.md:4:") && s.contains("empty")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/x.md:8:")),
+            "{shown:?}"
+        );
     }
 
     #[test]
@@ -1379,9 +1409,18 @@ min_lpa = 70
     #[test]
     fn whole_base_reports_every_problem_at_once() {
         let fs = files(&[
-            ("k/a.md", "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## One\ntext\n"),
-            ("k/b.md", "+++\nid = \"a\"\ntitle = \"B\"\n+++\nintro\n## One\nmore\n"),
-            ("k/salary.toml", "title = \"x\"\n[[band]]\nid=\"e\"\nlevel=\"E\"\nmin_lpa = 5\nmax_lpa = 1\n"),
+            (
+                "k/a.md",
+                "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## One\ntext\n",
+            ),
+            (
+                "k/b.md",
+                "+++\nid = \"a\"\ntitle = \"B\"\n+++\nintro\n## One\nmore\n",
+            ),
+            (
+                "k/salary.toml",
+                "title = \"x\"\n[[band]]\nid=\"e\"\nlevel=\"E\"\nmin_lpa = 5\nmax_lpa = 1\n",
+            ),
             ("k/extra.toml", "x = 1"),
             ("k/bin.md", "\u{0}ok"),
         ]);
@@ -1392,11 +1431,30 @@ min_lpa = 70
         });
         let err = KnowledgeBase::from_files(&fs).unwrap_err();
         let shown: Vec<String> = err.problems.iter().map(|p| p.to_string()).collect();
-        assert!(shown.iter().any(|s| s.starts_with("k/b.md:6:") && s.contains("duplicate id \"a/one\"")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/salary.toml:2:")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/extra.toml:1:")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/bin.md:1:")), "{shown:?}");
-        assert!(shown.iter().any(|s| s.starts_with("k/latin1.md:3:") && s.contains("UTF-8")), "{shown:?}");
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/b.md:6:") && s.contains("duplicate id \"a/one\"")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/salary.toml:2:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/extra.toml:1:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/bin.md:1:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/latin1.md:3:") && s.contains("UTF-8")),
+            "{shown:?}"
+        );
     }
 
     #[test]
@@ -1410,8 +1468,15 @@ min_lpa = 70
         ]);
         let kb = KnowledgeBase::from_files(&fs).unwrap();
         let ids: Vec<&str> = kb.passages.iter().map(|p| p.id.as_str()).collect();
-        assert_eq!(ids, ["salary", "salary/entry", "salary/top", "skills/mlops"]);
-        assert!(kb.passage("salary/entry").unwrap().text.contains("₹10-18 LPA"));
+        assert_eq!(
+            ids,
+            ["salary", "salary/entry", "salary/top", "skills/mlops"]
+        );
+        assert!(kb
+            .passage("salary/entry")
+            .unwrap()
+            .text
+            .contains("₹10-18 LPA"));
         let again = KnowledgeBase::from_files(&fs).unwrap();
         assert_eq!(kb.content_hash, again.content_hash);
         let mut changed = fs.clone();
@@ -1424,7 +1489,10 @@ min_lpa = 70
 
     #[test]
     fn slugs_are_ascii() {
-        assert_eq!(slugify("Skill area: MLOps & DevOps"), "skill-area-mlops-devops");
+        assert_eq!(
+            slugify("Skill area: MLOps & DevOps"),
+            "skill-area-mlops-devops"
+        );
         assert_eq!(slugify("4+"), "4plus");
         assert_eq!(slugify("???"), "section");
     }

@@ -1,1 +1,188 @@
-fn main(){}
+//! `careerbot`: command-line glue over the library. Parses arguments, loads the knowledge
+//! base, calls the engine or a renderer, prints. Errors get context here and nowhere else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use careerbot::knowledge::KnowledgeBase;
+use careerbot::render::{self, card_text};
+use careerbot::search::{Engine, Hit};
+use careerbot::{eval, knowledge_dir};
+
+#[derive(Parser)]
+#[command(
+    name = "careerbot",
+    version,
+    about = "Answers career questions from a knowledge base"
+)]
+struct Cli {
+    /// Knowledge directory [default: ./knowledge, else the one shipped with the source]
+    #[arg(long, global = true, env = "CAREERBOT_KNOWLEDGE", value_name = "DIR")]
+    knowledge: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer a question from the knowledge base
+    Ask {
+        /// Print one JSON object instead of text
+        #[arg(long)]
+        json: bool,
+        /// How many passages to return at most
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// The question (several words are joined with spaces)
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        question: Vec<String>,
+    },
+    /// List skill areas, or show one (fuzzy name: `mlop` works)
+    Skills { area: Option<String> },
+    /// Show the salary bands, or one band by level name or years of experience
+    Salary {
+        level: Option<String>,
+        #[arg(long, conflicts_with = "level")]
+        years: Option<u32>,
+    },
+    /// Show the roadmap phases and the sample career timeline, or one phase
+    Timeline { phase: Option<String> },
+    /// Validate the knowledge base; list every passage with --json
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score retrieval on a JSONL question set
+    Eval {
+        file: PathBuf,
+        /// Also list every question that missed
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Run the Discord bot
+    Serve {
+        /// Configuration file (see config.example.toml)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(dir: &Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
+    let dir = knowledge_dir(dir.as_deref());
+    KnowledgeBase::load_dir(&dir)
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("loading knowledge from {}", dir.display()))
+}
+
+fn engine(dir: &Option<PathBuf>) -> anyhow::Result<Engine> {
+    Engine::build(load(dir)?).context("building the search index")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Ask {
+            json,
+            top,
+            question,
+        } => {
+            let engine = engine(&cli.knowledge)?;
+            let answer = engine.ask(&question.join(" "), top);
+            if json {
+                println!("{}", serde_json::to_string(&answer)?);
+            } else {
+                print!("{}", card_text(&render::answer_card(&engine, &answer)));
+            }
+        }
+        Command::Skills { area } => {
+            let kb = load(&cli.knowledge)?;
+            return print_card(render::skills_card(&kb, area.as_deref()));
+        }
+        Command::Salary { level, years } => {
+            let kb = load(&cli.knowledge)?;
+            return print_card(render::salary_card(&kb, level.as_deref(), years));
+        }
+        Command::Timeline { phase } => {
+            let kb = load(&cli.knowledge)?;
+            return print_card(render::timeline_card(&kb, phase.as_deref()));
+        }
+        Command::Check { json } => {
+            let kb = load(&cli.knowledge)?;
+            if json {
+                let hits: Vec<Hit> = kb
+                    .passages
+                    .iter()
+                    .map(|p| Hit {
+                        id: p.id.clone(),
+                        title: p.title.clone(),
+                        text: p.text.clone(),
+                        score: 0.0,
+                        source: p.source.clone(),
+                        coverage: 0.0,
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string(&hits)?);
+            } else {
+                println!(
+                    "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms (content {})",
+                    kb.passages.len(),
+                    kb.skills.len(),
+                    kb.salary.bands.len(),
+                    kb.phases.phases.len(),
+                    kb.timeline.steps.len(),
+                    kb.synonyms.len(),
+                    kb.content_hash
+                );
+            }
+        }
+        Command::Eval { file, verbose } => {
+            let engine = engine(&cli.knowledge)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let cases = eval::parse_cases(&file.display().to_string(), &text).map_err(|errs| {
+                let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!("bad question set:\n{}", lines.join("\n"))
+            })?;
+            let report = eval::run(&engine, &cases);
+            if verbose {
+                for c in report.cases.iter().filter(|c| !c.top1) {
+                    println!(
+                        "miss (line {}, {}): {:?} -> {:?}",
+                        c.line, c.kind, c.question, c.got
+                    );
+                }
+            }
+            print!("{}", report.summary());
+        }
+        Command::Serve { config } => {
+            careerbot::bot::serve_from_cli(config.as_deref(), cli.knowledge.as_deref())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_card(card: Result<render::Card, careerbot::lookup::NotFound>) -> anyhow::Result<ExitCode> {
+    match card {
+        Ok(card) => {
+            print!("{}", card_text(&card));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(not_found) => {
+            eprintln!("{not_found}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

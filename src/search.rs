@@ -36,7 +36,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
 
-use crate::knowledge::{KnowledgeBase, Passage};
+use crate::knowledge::{salary_band_passage_id, KnowledgeBase, Passage};
 
 /// The share of a question's weight the best passage must cover to count as an answer.
 pub const MIN_COVERAGE: f32 = 0.5;
@@ -63,10 +63,10 @@ const STOPWORDS: &[&str] = &[
     "most", "much", "must", "my", "no", "not", "of", "on", "one", "only", "or", "other", "our",
     "out", "over", "please", "s", "she", "should", "so", "some", "such", "tell", "than", "that",
     "the", "their", "them", "then", "there", "these", "they", "thing", "things", "this", "those",
-    "to", "too", "up", "us", "very", "was", "way", "we", "were", "what", "whats", "when",
-    "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
-    "d", "ll", "m", "re", "t", "ve", "im", "dont", "want", "know", "need", "like", "really",
-    "hi", "hello", "hey", "thanks", "thank", "pls", "plz",
+    "to", "too", "up", "us", "very", "was", "way", "we", "were", "what", "whats", "when", "where",
+    "which", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "d", "ll", "m",
+    "re", "t", "ve", "im", "dont", "want", "know", "need", "like", "really", "hi", "hello", "hey",
+    "thanks", "thank", "pls", "plz", "expect", "anyone", "someone",
 ];
 
 /// The passage fields the index searches, plus the fast field mapping hits back to passages.
@@ -256,6 +256,8 @@ pub struct Engine {
     /// Synonym variants as surface-token sequences -> canonical index terms.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
     max_idf: f32,
+    /// "4 years", "7+ yrs": experience stated in a question.
+    years_pattern: regex::Regex,
 }
 
 impl std::fmt::Debug for Engine {
@@ -364,7 +366,7 @@ impl Engine {
             }
         }
         // Longest variants first, so "machine learning engineer" beats "machine learning".
-        synonyms.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        synonyms.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
 
         let n = kb.passages.len() as f32;
         let max_idf = bm25_idf(n, 0.0);
@@ -381,6 +383,8 @@ impl Engine {
             surface_known,
             synonyms,
             max_idf,
+            years_pattern: regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:years?|yrs?|yoe)\b")
+                .expect("static pattern"),
         })
     }
 
@@ -478,6 +482,7 @@ impl Engine {
             let coverage = (covered / total_weight).clamp(0.0, 1.0);
             ranked.push((score * (0.5 + coverage), coverage, ord));
         }
+        self.boost_stated_experience(question, &mut ranked);
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
         let Some(best) = ranked.first() else {
             return answer;
@@ -499,6 +504,28 @@ impl Engine {
             answer.did_you_mean = Some(corrected_question(question, &slots));
         }
         answer
+    }
+
+    /// "I have 4 years of experience": when the salary band covering the stated years is
+    /// already a candidate, it outranks the other bands, which match the same words.
+    fn boost_stated_experience(&self, question: &str, ranked: &mut [(f32, f32, usize)]) {
+        let Some(years) = self
+            .years_pattern
+            .captures(question)
+            .and_then(|c| c.get(1))
+            .and_then(|m| m.as_str().parse::<u32>().ok())
+        else {
+            return;
+        };
+        let Some(band) = self.kb.salary.bands.iter().find(|b| b.covers_years(years)) else {
+            return;
+        };
+        let id = salary_band_passage_id(band);
+        for r in ranked.iter_mut() {
+            if self.kb.passages[r.2].id == id {
+                r.0 *= 2.0;
+            }
+        }
     }
 
     /// Splits a question into weighted slots: synonyms, known words, corrections, unknowns.
@@ -591,7 +618,10 @@ impl Engine {
         slots
     }
 
-    fn synonym_at<'a>(&'a self, tokens: &[(String, Range<usize>)]) -> Option<(usize, &'a [String])> {
+    fn synonym_at<'a>(
+        &'a self,
+        tokens: &[(String, Range<usize>)],
+    ) -> Option<(usize, &'a [String])> {
         self.synonyms.iter().find_map(|(variant, canonical)| {
             let matches = variant.len() <= tokens.len()
                 && variant.iter().zip(tokens).all(|(v, (t, _))| v == t);
@@ -728,7 +758,12 @@ fn window(text: &str, from: usize, matches: &[Range<usize>], max_chars: usize) -
             .nth(chars)
             .map_or(text.len(), |(i, _)| from + i)
     };
-    let inside = |to: usize| matches.iter().filter(|m| m.start >= from && m.end <= to).count();
+    let inside = |to: usize| {
+        matches
+            .iter()
+            .filter(|m| m.start >= from && m.end <= to)
+            .count()
+    };
     let mut budget = max_chars.saturating_sub(2);
     let mut to = end_after(budget);
     // Markers shrink the window, which can only drop matches: two rounds settle it.
@@ -753,7 +788,10 @@ fn back_to_boundary(text: &str, at: usize, max_chars: usize) -> usize {
         return start;
     }
     // Move forward to just after whitespace so we do not start mid-word.
-    match text[start..at].char_indices().find(|(_, c)| c.is_whitespace()) {
+    match text[start..at]
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+    {
         Some((ws, c)) => start + ws + c.len_utf8(),
         None => start,
     }
@@ -772,7 +810,10 @@ mod tests {
         ];
         let files: Vec<SourceFile> = files
             .iter()
-            .map(|(p, t)| SourceFile { path: p.to_string(), bytes: t.as_bytes().to_vec() })
+            .map(|(p, t)| SourceFile {
+                path: p.to_string(),
+                bytes: t.as_bytes().to_vec(),
+            })
             .collect();
         Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap()
     }
@@ -808,7 +849,13 @@ mod tests {
     #[test]
     fn off_topic_is_refused() {
         let e = engine();
-        for q in ["recipe for butter chicken", "zzzz xkcd lorem", "", "???", "what is it"] {
+        for q in [
+            "recipe for butter chicken",
+            "zzzz xkcd lorem",
+            "",
+            "???",
+            "what is it",
+        ] {
             let a = e.ask(q, 3);
             assert!(!a.answered, "{q:?} answered: {a:?}");
             assert!(a.hits.is_empty());

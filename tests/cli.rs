@@ -1,0 +1,207 @@
+//! The CLI contract, exercised by spawning the built binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn careerbot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_careerbot"));
+    c.env_remove("CAREERBOT_KNOWLEDGE");
+    c.arg("--knowledge").arg(shipped());
+    c
+}
+
+fn shipped() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+fn ask_json(question: &str) -> Value {
+    let out = careerbot()
+        .args(["ask", "--json", "--top", "3", "--"])
+        .arg(question)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{question:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.trim().lines().count(),
+        1,
+        "exactly one JSON line: {stdout}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{question:?}: {e}: {stdout}"))
+}
+
+#[test]
+fn ask_json_has_the_contract_shape() {
+    let v = ask_json("salery senoir");
+    assert_eq!(v["question"], "salery senoir");
+    assert_eq!(v["answered"], true);
+    assert_eq!(v["did_you_mean"], "salary senior");
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 3);
+    for h in hits {
+        for key in ["id", "title", "text", "source"] {
+            assert!(h[key].is_string(), "{key} in {h}");
+        }
+        assert!(h["score"].is_number());
+    }
+    assert!(
+        hits[0]["text"].as_str().unwrap().contains("40"),
+        "{}",
+        hits[0]
+    );
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+}
+
+#[test]
+fn off_topic_is_refused_with_empty_hits() {
+    let v = ask_json("recipe for butter chicken");
+    assert_eq!(v["answered"], false);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 0);
+    assert!(v.get("did_you_mean").is_none());
+}
+
+#[test]
+fn hostile_questions_never_break_the_contract() {
+    let long = "machine learning ".repeat(600);
+    let hostile = [
+        "\"",
+        "(",
+        ")",
+        "AND OR NOT",
+        "title:",
+        "title:salary",
+        "*",
+        "~",
+        "salary~2",
+        "+-!^",
+        "🤖🧠 salary? 🚀",
+        "ما هو راتب المهندس",
+        "\u{202e}yralas",
+        "",
+        " ",
+        "\u{7}\u{1b}[31m",
+        "[[",
+        "{}",
+        "\\",
+        "' OR 1=1 --",
+        long.as_str(),
+    ];
+    for q in hostile {
+        let v = ask_json(q);
+        assert!(v["answered"].is_boolean(), "{q:?}");
+        assert!(v["hits"].is_array(), "{q:?}");
+    }
+}
+
+#[test]
+fn top_limits_hits() {
+    let out = careerbot()
+        .args(["ask", "--json", "--top", "1", "mlops"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn human_ask_shows_citation_and_see_also() {
+    let out = careerbot()
+        .args(["ask", "how", "long", "does", "it", "take?"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("See also:"), "{text}");
+    assert!(text.contains("Source: "), "{text}");
+}
+
+#[test]
+fn lookups_answer_and_suggest() {
+    let out = careerbot().args(["skills", "mlop"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MLOps"));
+
+    let out = careerbot()
+        .args(["salary", "--years", "4"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("20-35"), "{text}");
+
+    let out = careerbot().args(["timeline", "3"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Phase 3"));
+
+    let out = careerbot()
+        .args(["skills", "underwater basket weaving"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Did you mean"));
+}
+
+#[test]
+fn check_json_lists_every_passage_in_hit_shape() {
+    let out = careerbot().args(["check", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let passages = v.as_array().unwrap();
+    assert!(passages.len() > 40);
+    assert!(passages
+        .iter()
+        .all(|p| p["id"].is_string() && p["text"].is_string()));
+}
+
+#[test]
+fn broken_knowledge_names_path_and_line() {
+    let dir = std::env::temp_dir().join(format!("careerbot-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.md"),
+        "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## Empty\n\n## Fine\ntext\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("salary.toml"),
+        "title = \"x\"\n[[band]]\nid = \"e\"\nlevel = \"E\"\nmin_lpa = 9\nmax_lpa = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+        .arg("--knowledge")
+        .arg(&dir)
+        .arg("check")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a.md:5: section \"Empty\" is empty"), "{err}");
+    assert!(
+        err.contains("salary.toml:2: band \"E\": min_lpa 9 is greater than max_lpa 3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_reports_the_three_numbers() {
+    let set = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/eval/held-out.jsonl");
+    let out = careerbot().arg("eval").arg(set).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("top-1: "));
+    assert!(text.contains("recall@3: "));
+    assert!(text.contains("off-topic refused: 7/7"), "{text}");
+}
