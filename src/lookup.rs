@@ -177,6 +177,19 @@ pub fn phase<'a>(kb: &'a KnowledgeBase, query: &str) -> Result<&'a Phase, NotFou
 /// Autocomplete choices for `partial` among `names`: best first, at most [`MAX_CHOICES`],
 /// each at most [`MAX_CHOICE_CHARS`] characters. An empty `partial` lists names in order.
 pub fn autocomplete<'a>(partial: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    autocomplete_indices(partial, names.iter().copied())
+        .into_iter()
+        .map(|i| truncate_chars(names[i], MAX_CHOICE_CHARS))
+        .collect()
+}
+
+/// Like [`autocomplete`], but returns the indices of the chosen names, for choices whose
+/// value differs from their label.
+pub fn autocomplete_indices<'a>(
+    partial: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<usize> {
     let q = normalize(partial);
     let mut scored: Vec<(f64, usize, &str)> = names
         .into_iter()
@@ -195,7 +208,7 @@ pub fn autocomplete<'a>(partial: &str, names: impl IntoIterator<Item = &'a str>)
     scored
         .into_iter()
         .take(MAX_CHOICES)
-        .map(|(_, _, n)| truncate_chars(n, MAX_CHOICE_CHARS))
+        .map(|(_, i, _)| i)
         .collect()
 }
 

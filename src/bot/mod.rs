@@ -1,7 +1,167 @@
-//! Discord bot (in progress).
-use std::path::Path;
+//! The Discord bot: poise commands over the engine, served with serenity.
+//!
+//! [`Bot::new`] wires a [`Served`] knowledge base, a [`Config`] and a token into a serenity
+//! client; [`serve_from_cli`] adds what a process needs around it (config file, logging,
+//! signals). Tests build a `Bot` directly and point `http_proxy` at a local emulator.
 
-/// Runs the bot from the command line.
-pub fn serve_from_cli(_config: Option<&Path>, _knowledge: Option<&Path>) -> anyhow::Result<()> {
-    anyhow::bail!("the Discord bot is not built yet")
+pub mod commands;
+pub mod config;
+pub mod discord;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+
+pub use commands::{BotError, Data, UserError};
+pub use config::Config;
+pub use state::Served;
+
+/// A configured, not yet started bot.
+pub struct Bot {
+    client: serenity::Client,
+}
+
+impl Bot {
+    /// Builds the client. With `config.http_proxy` set, every REST call goes to that base
+    /// URL (and the environment's HTTP(S)_PROXY is ignored, so the setting means exactly
+    /// what it says).
+    pub async fn new(config: Config, token: &str, served: Arc<Served>) -> Result<Bot, BotError> {
+        let mut http = serenity::HttpBuilder::new(token);
+        if let Some(proxy) = &config.http_proxy {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .use_rustls_tls()
+                .build()
+                .map_err(|e| BotError::Internal(format!("http client: {e}")))?;
+            // serenity's own rate limiter bypasses the proxy; a shared proxy in front of
+            // Discord (twilight-http-proxy) does the rate limiting instead.
+            http = http
+                .client(client)
+                .proxy(proxy.clone())
+                .ratelimiter_disabled(true);
+        }
+        let http = http.build();
+        let limiter = state::AskLimiter::new(config.cooldown.asks, config.cooldown_period());
+        let guild_ids = config.guild_ids.clone();
+        let data = Data {
+            served,
+            config,
+            limiter,
+        };
+        let framework = poise::Framework::builder()
+            .options(poise::FrameworkOptions {
+                commands: commands::all(),
+                on_error: |error| Box::pin(commands::on_error(error)),
+                allowed_mentions: Some(discord::no_pings()),
+                initialize_owners: false,
+                ..Default::default()
+            })
+            .setup(move |ctx, ready, framework| {
+                Box::pin(async move {
+                    let commands = &framework.options().commands;
+                    if guild_ids.is_empty() {
+                        poise::builtins::register_globally(ctx, commands).await?;
+                    } else {
+                        for g in &guild_ids {
+                            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g))
+                                .await?;
+                        }
+                    }
+                    tracing::info!(user = %ready.user.name, guilds = guild_ids.len(), "ready, commands registered");
+                    Ok(data)
+                })
+            })
+            .build();
+        let client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
+            .framework(framework)
+            .await?;
+        Ok(Bot { client })
+    }
+
+    /// Stops every shard; `start` then returns.
+    pub fn shard_manager(&self) -> Arc<serenity::ShardManager> {
+        Arc::clone(&self.client.shard_manager)
+    }
+
+    /// Connects and serves until the shards stop.
+    pub async fn start(mut self) -> Result<(), BotError> {
+        self.client.start().await?;
+        Ok(())
+    }
+}
+
+/// Sets up logging: `RUST_LOG` picks the level (default `info`), `log_format` the shape.
+fn init_tracing(format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        config::LogFormat::Pretty => builder.try_init(),
+        config::LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// `careerbot serve`: config, logging, knowledge, token, then serve until SIGINT/SIGTERM.
+pub fn serve_from_cli(config_path: Option<&Path>, knowledge: Option<&Path>) -> anyhow::Result<()> {
+    let config = match config_path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    init_tracing(config.log_format);
+    let dir: PathBuf = match (knowledge, &config.knowledge_dir) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => crate::knowledge_dir(None),
+    };
+    let served =
+        Served::load(&dir).with_context(|| format!("loading knowledge from {}", dir.display()))?;
+    let token = std::env::var("DISCORD_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .context("DISCORD_TOKEN is not set: create a bot in the Discord developer portal and export its token")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let generation = served.current();
+        tracing::info!(dir = %dir.display(), generation = generation.number, content = generation.content_hash(), passages = generation.engine.knowledge().passages.len(), "knowledge loaded");
+        drop(generation);
+        let bot = Bot::new(config, &token, Arc::new(served)).await?;
+        let shards = bot.shard_manager();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            shards.shutdown_all().await;
+        });
+        bot.start().await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }

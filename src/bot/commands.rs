@@ -1,0 +1,476 @@
+//! The slash commands: one function each. A command parses its options, calls the engine or
+//! a lookup, renders a card with a pure function, and sends it. Checks are pure functions;
+//! what a user did wrong comes back as a [`UserError`] and is shown only to them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use poise::serenity_prelude as serenity;
+
+use super::config::{Config, Visibility};
+use super::discord::{embed_parts, embed_reply, text_reply};
+use super::state::{AskLimiter, ReloadOutcome, Served};
+use crate::knowledge::band_line;
+use crate::lookup::{self, NotFound};
+use crate::render::{self, Card};
+use crate::search;
+
+/// Longest question `/ask` takes (Discord enforces it too, via `max_length`).
+pub const MAX_QUESTION_CHARS: usize = 300;
+/// Hits fetched per question: the best and two "see also".
+const HITS: usize = 3;
+
+/// Everything a command needs, shared by all of them.
+pub struct Data {
+    pub served: Arc<Served>,
+    pub config: Config,
+    pub limiter: AskLimiter,
+}
+
+pub type Context<'a> = poise::Context<'a, Data, BotError>;
+
+/// A mistake the user can fix, shown to them (ephemerally) as it reads.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UserError {
+    #[error("Slow down a little: you can ask again in {} s.", .0.as_secs() + 1)]
+    Cooldown(Duration),
+    #[error("Only moderators can reload the knowledge base.")]
+    NotModerator,
+    #[error("{0}")]
+    NotFound(#[from] NotFound),
+    #[error("Please keep questions under {MAX_QUESTION_CHARS} characters (yours has {0}).")]
+    QuestionTooLong(usize),
+    #[error("Please type a question, e.g. /ask how long does it take?")]
+    EmptyQuestion,
+}
+
+/// Anything a command can fail with: the user's mistake, or ours.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error("discord: {0}")]
+    Discord(#[from] serenity::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Checks a question before it costs a cooldown token.
+pub fn validate_question(question: &str) -> Result<&str, UserError> {
+    let q = question.trim();
+    let n = q.chars().count();
+    if n == 0 {
+        Err(UserError::EmptyQuestion)
+    } else if n > MAX_QUESTION_CHARS {
+        Err(UserError::QuestionTooLong(n))
+    } else {
+        Ok(q)
+    }
+}
+
+/// Whether a member may run `/reload`: one of the configured moderator roles, or, when no
+/// roles are configured, the Manage Server (or Administrator) permission.
+pub fn is_moderator(
+    roles: &[u64],
+    permissions: Option<serenity::Permissions>,
+    config: &Config,
+) -> bool {
+    if config.moderator_role_ids.is_empty() {
+        permissions.is_some_and(|p| p.manage_guild() || p.administrator())
+    } else {
+        roles.iter().any(|r| config.moderator_role_ids.contains(r))
+    }
+}
+
+fn ephemeral(ctx: &Context<'_>, private: Option<bool>) -> bool {
+    private.unwrap_or(ctx.data().config.default_visibility == Visibility::Private)
+}
+
+/// Sends a card as an embed.
+async fn send_card(ctx: Context<'_>, card: &Card, private: Option<bool>) -> Result<(), BotError> {
+    let parts = embed_parts(card, crate::lookup::truncate_chars);
+    ctx.send(embed_reply(&parts, ephemeral(&ctx, private)))
+        .await?;
+    Ok(())
+}
+
+/// Ask a question about becoming a Machine Learning Architect
+#[poise::command(slash_command)]
+pub async fn ask(
+    ctx: Context<'_>,
+    #[description = "Your question, e.g. how long does it take?"]
+    #[max_length = 300]
+    question: String,
+    #[description = "Only you see the answer"] private: Option<bool>,
+) -> Result<(), BotError> {
+    let question = validate_question(&question)?;
+    ctx.data()
+        .limiter
+        .check(ctx.author().id.get())
+        .map_err(UserError::Cooldown)?;
+    let generation = ctx.data().served.current();
+    let started = Instant::now();
+    let answer = generation.engine.ask(question, HITS);
+    tracing::info!(
+        question,
+        latency_us = started.elapsed().as_micros() as u64,
+        answered = answer.answered,
+        generation = generation.number,
+        "ask"
+    );
+    let card = render::answer_card(&generation.engine, &answer);
+    let engine = &generation.engine;
+    let parts = embed_parts(&card, |text, room| {
+        search::snippet(engine, text, &answer.terms, room)
+    });
+    ctx.send(embed_reply(&parts, ephemeral(&ctx, private)))
+        .await?;
+    Ok(())
+}
+
+async fn autocomplete_area(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let generation = ctx.data().served.current();
+    let skills = &generation.engine.knowledge().skills;
+    let choices = lookup::autocomplete_indices(partial, skills.iter().map(|a| a.name.as_str()))
+        .into_iter()
+        .map(|i| choice(&skills[i].name, &skills[i].name))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_level(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let generation = ctx.data().served.current();
+    let bands = &generation.engine.knowledge().salary.bands;
+    let labels: Vec<String> = bands.iter().map(band_line).collect();
+    let choices = lookup::autocomplete_indices(partial, labels.iter().map(String::as_str))
+        .into_iter()
+        .map(|i| choice(&labels[i], &bands[i].level))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_phase(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let generation = ctx.data().served.current();
+    let phases = &generation.engine.knowledge().phases.phases;
+    let labels: Vec<String> = phases
+        .iter()
+        .map(|p| format!("Phase {}: {} ({})", p.number, p.name, p.duration))
+        .collect();
+    let choices = lookup::autocomplete_indices(partial, labels.iter().map(String::as_str))
+        .into_iter()
+        .map(|i| choice(&labels[i], &phases[i].number.to_string()))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// An autocomplete choice within Discord's 100-character limits.
+fn choice(label: &str, value: &str) -> serenity::AutocompleteChoice {
+    serenity::AutocompleteChoice::new(
+        lookup::truncate_chars(label, lookup::MAX_CHOICE_CHARS),
+        lookup::truncate_chars(value, lookup::MAX_CHOICE_CHARS),
+    )
+}
+
+/// The skill areas, or the items of one area
+#[poise::command(slash_command)]
+pub async fn skills(
+    ctx: Context<'_>,
+    #[description = "A skill area, e.g. MLOps"]
+    #[autocomplete = "autocomplete_area"]
+    area: Option<String>,
+) -> Result<(), BotError> {
+    let generation = ctx.data().served.current();
+    let card = render::skills_card(generation.engine.knowledge(), area.as_deref())
+        .map_err(UserError::from)?;
+    send_card(ctx, &card, None).await
+}
+
+/// Salary bands in India, or the band for a level or years of experience
+#[poise::command(slash_command)]
+pub async fn salary(
+    ctx: Context<'_>,
+    #[description = "Experience level, e.g. senior"]
+    #[autocomplete = "autocomplete_level"]
+    level: Option<String>,
+    #[description = "Years of experience"]
+    #[min = 0]
+    #[max = 60]
+    years: Option<u32>,
+) -> Result<(), BotError> {
+    let generation = ctx.data().served.current();
+    let card = render::salary_card(generation.engine.knowledge(), level.as_deref(), years)
+        .map_err(UserError::from)?;
+    send_card(ctx, &card, None).await
+}
+
+/// The roadmap phases and a sample career timeline, or one phase
+#[poise::command(slash_command)]
+pub async fn timeline(
+    ctx: Context<'_>,
+    #[description = "A phase number or name"]
+    #[autocomplete = "autocomplete_phase"]
+    phase: Option<String>,
+) -> Result<(), BotError> {
+    let generation = ctx.data().served.current();
+    let card = render::timeline_card(generation.engine.knowledge(), phase.as_deref())
+        .map_err(UserError::from)?;
+    send_card(ctx, &card, None).await
+}
+
+/// Runtime half of the `/reload` permission: Discord hides the command from members without
+/// Manage Server, and this refuses anyone who is not a configured moderator.
+async fn moderator_check(ctx: Context<'_>) -> Result<bool, BotError> {
+    let member = ctx.author_member().await;
+    let (roles, permissions) = match member.as_deref() {
+        Some(m) => (
+            m.roles.iter().map(|r| r.get()).collect::<Vec<u64>>(),
+            m.permissions,
+        ),
+        None => (Vec::new(), None),
+    };
+    if is_moderator(&roles, permissions, &ctx.data().config) {
+        Ok(true)
+    } else {
+        Err(UserError::NotModerator.into())
+    }
+}
+
+/// Reload the knowledge base from disk (moderators)
+#[poise::command(
+    slash_command,
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD",
+    check = "moderator_check"
+)]
+pub async fn reload(ctx: Context<'_>) -> Result<(), BotError> {
+    ctx.defer_ephemeral().await?;
+    let served = Arc::clone(&ctx.data().served);
+    let outcome = tokio::task::spawn_blocking(move || served.reload())
+        .await
+        .map_err(|e| BotError::Internal(format!("reload task: {e}")))?;
+    match &outcome {
+        ReloadOutcome::Reloaded {
+            generation, took, ..
+        } => {
+            tracing::info!(generation, took_ms = took.as_millis() as u64, "reloaded");
+        }
+        ReloadOutcome::Failed {
+            problems,
+            still_serving,
+        } => {
+            tracing::warn!(problems = problems.len(), still_serving, "reload refused");
+        }
+    }
+    ctx.send(text_reply(&reload_message(&outcome), true))
+        .await?;
+    Ok(())
+}
+
+/// What a moderator reads after `/reload`, within Discord's 2000-character limit.
+pub fn reload_message(outcome: &ReloadOutcome) -> String {
+    match outcome {
+        ReloadOutcome::Reloaded {
+            generation,
+            passages,
+            took,
+            content_hash,
+        } => format!(
+            "Reloaded: now serving generation {generation} ({passages} passages, content {content_hash}), built in {} ms.",
+            took.as_millis()
+        ),
+        ReloadOutcome::Failed {
+            problems,
+            still_serving,
+        } => {
+            let head = format!(
+                "Reload refused: the knowledge base has {} problem{}. Still serving generation {still_serving}.\n```\n",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            let tail = "```";
+            let mut body = String::new();
+            let budget = super::discord::CONTENT_MAX - head.chars().count() - tail.len() - 40;
+            for (i, p) in problems.iter().enumerate() {
+                // Backticks in a message would end the code block early.
+                let line = format!("{p}\n").replace("```", "'''");
+                if body.chars().count() + line.chars().count() > budget {
+                    body.push_str(&format!("… and {} more\n", problems.len() - i));
+                    break;
+                }
+                body.push_str(&line);
+            }
+            format!("{head}{body}{tail}")
+        }
+    }
+}
+
+/// What each command does
+#[poise::command(slash_command)]
+pub async fn help(ctx: Context<'_>) -> Result<(), BotError> {
+    let generation = ctx.data().served.current();
+    let card = help_card(generation.number, generation.content_hash());
+    let parts = embed_parts(&card, crate::lookup::truncate_chars);
+    ctx.send(embed_reply(&parts, true)).await?;
+    Ok(())
+}
+
+/// The `/help` card.
+pub fn help_card(generation: u64, content_hash: &str) -> Card {
+    Card {
+        title: "careerbot help".into(),
+        body: [
+            "**/ask** `question` - answers from the knowledge base, with the section it came from. Add `private: True` to see the answer alone.",
+            "**/skills** `[area]` - the skill areas, or the items of one (e.g. MLOps).",
+            "**/salary** `[level] [years]` - salary bands in India, or the band for a level or your years of experience.",
+            "**/timeline** `[phase]` - the roadmap phases and a sample career timeline, or one phase.",
+            "**/reload** - moderators: reload the knowledge files after editing them.",
+            "**/help** - this message.",
+        ]
+        .join("\n"),
+        footer: Some(format!("Serving knowledge generation {generation} (content {content_hash})")),
+        ..Card::default()
+    }
+}
+
+/// All commands, in the order `/help` lists them.
+pub fn all() -> Vec<poise::Command<Data, BotError>> {
+    vec![ask(), skills(), salary(), timeline(), reload(), help()]
+}
+
+/// Turns every framework error into a reply the user can act on, or a logged apology.
+pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
+    use poise::FrameworkError as F;
+    let (ctx, message) = match error {
+        F::Command {
+            error: BotError::User(user),
+            ctx,
+            ..
+        } => (ctx, user.to_string()),
+        F::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            (ctx, APOLOGY.to_string())
+        }
+        F::CommandCheckFailed { error, ctx, .. } => match error {
+            Some(BotError::User(user)) => (ctx, user.to_string()),
+            Some(error) => {
+                tracing::error!(%error, "check failed");
+                (ctx, APOLOGY.to_string())
+            }
+            None => (ctx, UserError::NotModerator.to_string()),
+        },
+        F::CommandPanic { payload, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, payload = payload.as_deref().unwrap_or("?"), "command panicked");
+            (ctx, APOLOGY.to_string())
+        }
+        F::ArgumentParse { ctx, input, .. } => (
+            ctx,
+            format!(
+                "I couldn't read that option{}. Try /help for examples.",
+                input.map(|i| format!(" ({i:?})")).unwrap_or_default()
+            ),
+        ),
+        F::CooldownHit {
+            remaining_cooldown,
+            ctx,
+            ..
+        } => (ctx, UserError::Cooldown(remaining_cooldown).to_string()),
+        F::MissingUserPermissions { ctx, .. } | F::NotAnOwner { ctx, .. } => {
+            (ctx, UserError::NotModerator.to_string())
+        }
+        F::GuildOnly { ctx, .. } => (
+            ctx,
+            "That command works in a server, not in DMs.".to_string(),
+        ),
+        other => {
+            tracing::error!(error = %other, "framework error");
+            match other.ctx() {
+                Some(ctx) => (ctx, APOLOGY.to_string()),
+                None => return,
+            }
+        }
+    };
+    if let Err(e) = ctx.send(text_reply(&message, true)).await {
+        tracing::warn!(error = %e, "could not send the error reply");
+    }
+}
+
+/// What a user sees when something went wrong on our side.
+pub const APOLOGY: &str = "Sorry, something went wrong on my side. Please try again in a moment.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::Problem;
+
+    #[test]
+    fn questions_are_validated_before_cooldown() {
+        assert_eq!(validate_question("  hi  "), Ok("hi"));
+        assert_eq!(validate_question("   "), Err(UserError::EmptyQuestion));
+        assert_eq!(
+            validate_question(&"x".repeat(301)),
+            Err(UserError::QuestionTooLong(301))
+        );
+    }
+
+    #[test]
+    fn moderators_by_role_or_permission() {
+        let mut config = Config::default();
+        let manage = Some(serenity::Permissions::MANAGE_GUILD);
+        assert!(is_moderator(&[], manage, &config));
+        assert!(!is_moderator(
+            &[5],
+            Some(serenity::Permissions::SEND_MESSAGES),
+            &config
+        ));
+        config.moderator_role_ids = vec![42];
+        assert!(is_moderator(&[1, 42], None, &config));
+        assert!(
+            !is_moderator(&[1], manage, &config),
+            "roles, when configured, are required"
+        );
+    }
+
+    #[test]
+    fn cooldown_message_says_when() {
+        let m = UserError::Cooldown(Duration::from_millis(5_200)).to_string();
+        assert!(m.contains("6 s"), "{m}");
+    }
+
+    #[test]
+    fn reload_failure_lists_problems_within_limits() {
+        let problems: Vec<Problem> = (0..200)
+            .map(|i| Problem {
+                path: "knowledge/role.md".into(),
+                line: i + 1,
+                message: "section ```x``` is empty".into(),
+            })
+            .collect();
+        let m = reload_message(&ReloadOutcome::Failed {
+            problems,
+            still_serving: 4,
+        });
+        assert!(m.chars().count() <= super::super::discord::CONTENT_MAX);
+        assert!(m.contains("Still serving generation 4"));
+        assert!(m.contains("knowledge/role.md:1: section"));
+        assert!(m.contains("more"));
+        assert_eq!(m.matches("```").count(), 2);
+    }
+
+    #[test]
+    fn help_mentions_every_command() {
+        let card = help_card(3, "abc");
+        for c in all() {
+            assert!(card.body.contains(&format!("/{}", c.name)), "{}", c.name);
+        }
+        assert!(card.footer.unwrap().contains("generation 3"));
+    }
+}

@@ -1,0 +1,252 @@
+//! Bot configuration: one TOML file, every key documented in `config.example.toml`.
+//!
+//! Unknown keys are errors that name the key and line, so a typo never silently falls back to
+//! a default. The Discord token is deliberately *not* a config key: it comes from the
+//! `DISCORD_TOKEN` environment variable, so it never lands in a committed file or a log.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Who sees a reply when the user does not choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Everyone in the channel.
+    #[default]
+    Public,
+    /// Only the user who asked (an ephemeral reply).
+    Private,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// Per-user rate limit on `/ask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooldownConfig {
+    /// Questions a user may ask in a burst.
+    pub asks: u32,
+    /// The window in seconds: `asks` per `per_seconds`, refilled evenly.
+    pub per_seconds: u64,
+}
+
+impl Default for CooldownConfig {
+    fn default() -> Self {
+        CooldownConfig {
+            asks: 5,
+            per_seconds: 30,
+        }
+    }
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Register commands in these guilds (instant); empty: register globally.
+    #[serde(default)]
+    pub guild_ids: Vec<u64>,
+    /// Roles allowed to run `/reload`. Empty: anyone with Manage Server.
+    #[serde(default)]
+    pub moderator_role_ids: Vec<u64>,
+    /// Knowledge directory; default: `./knowledge` or the shipped one.
+    #[serde(default)]
+    pub knowledge_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub default_visibility: Visibility,
+    #[serde(default)]
+    pub cooldown: CooldownConfig,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Base URL for Discord's REST API (e.g. a twilight-http-proxy in front of several shard
+    /// processes). Unset: Discord itself.
+    #[serde(default)]
+    pub http_proxy: Option<String>,
+    /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
+    #[serde(default)]
+    token: Option<toml::Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            guild_ids: Vec::new(),
+            moderator_role_ids: Vec::new(),
+            knowledge_dir: None,
+            default_visibility: Visibility::Public,
+            cooldown: CooldownConfig::default(),
+            log_format: LogFormat::Pretty,
+            http_proxy: None,
+            token: None,
+        }
+    }
+}
+
+/// A configuration file that cannot be used, with `path:line`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Parses a configuration from TOML text; `path` is used in errors.
+    pub fn from_toml(path: &str, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid {
+            path: path.to_string(),
+            line,
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            let message = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_string();
+            invalid(line, message)
+        })?;
+        if config.token.is_some() {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("token"))
+                .map_or(1, |i| i + 1);
+            return Err(invalid(
+                line,
+                "the token is never read from a file: set the DISCORD_TOKEN environment variable"
+                    .into(),
+            ));
+        }
+        if config.cooldown.asks == 0 || config.cooldown.per_seconds == 0 {
+            return Err(invalid(
+                1,
+                "cooldown.asks and cooldown.per_seconds must both be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &config.http_proxy {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    1,
+                    format!("http_proxy {url:?} must start with http:// or https://"),
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Config::from_toml(&display, &text)
+    }
+
+    /// The refill period of one `/ask` token.
+    pub fn cooldown_period(&self) -> Duration {
+        let window = Duration::from_secs(self.cooldown.per_seconds);
+        window / self.cooldown.asks.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let text = include_str!("../../config.example.toml");
+        let c = Config::from_toml("config.example.toml", text).unwrap();
+        assert_eq!(
+            c.cooldown,
+            CooldownConfig {
+                asks: 5,
+                per_seconds: 30
+            }
+        );
+        assert_eq!(c.cooldown_period(), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        assert_eq!(Config::from_toml("c.toml", "").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn full_config_from_literal() {
+        let c = Config::from_toml(
+            "c.toml",
+            r#"
+guild_ids = [1, 2]
+moderator_role_ids = [99]
+knowledge_dir = "kb"
+default_visibility = "private"
+log_format = "json"
+http_proxy = "http://127.0.0.1:3000"
+[cooldown]
+asks = 2
+per_seconds = 10
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.guild_ids, [1, 2]);
+        assert_eq!(c.default_visibility, Visibility::Private);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.knowledge_dir.as_deref(), Some(Path::new("kb")));
+        assert_eq!(c.cooldown_period(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let err = Config::from_toml("c.toml", "guild_ids = []\nguild_idz = [1]\n").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("c.toml:2:"), "{shown}");
+        assert!(shown.contains("guild_idz"), "{shown}");
+        let err = Config::from_toml("c.toml", "[cooldown]\nasks = 1\nper_second = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("per_second"), "{err}");
+    }
+
+    #[test]
+    fn token_in_file_is_refused() {
+        let err = Config::from_toml("c.toml", "\ntoken = \"abc\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c.toml:2:") && err.contains("DISCORD_TOKEN"),
+            "{err}"
+        );
+        assert!(!err.contains("abc"), "the token is never echoed: {err}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        assert!(Config::from_toml("c", "default_visibility = \"secret\"").is_err());
+        assert!(Config::from_toml("c", "http_proxy = \"127.0.0.1\"").is_err());
+        assert!(Config::from_toml("c", "[cooldown]\nasks = 0\nper_seconds = 1").is_err());
+    }
+}

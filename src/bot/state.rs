@@ -1,0 +1,251 @@
+//! What the bot serves: the current knowledge generation behind an atomic pointer, reloads
+//! that validate before they swap, and the per-user `/ask` rate limit.
+//!
+//! Why an `ArcSwap`: every interaction takes a snapshot (`current()`) and answers wholly
+//! from it, while a reload builds the next generation off to the side and swaps it in with
+//! one pointer store. A reader never sees half a base, and a failed reload changes nothing.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::knowledge::{KnowledgeBase, LoadError, Problem};
+use crate::search::{Engine, SearchError};
+
+/// One loaded, indexed knowledge base.
+#[derive(Debug)]
+pub struct Generation {
+    pub engine: Engine,
+    /// 1 for the base loaded at start, +1 for each successful reload.
+    pub number: u64,
+    /// How long load + validate + index took.
+    pub took: Duration,
+}
+
+impl Generation {
+    /// Content hash of the knowledge files this generation was built from.
+    pub fn content_hash(&self) -> &str {
+        &self.engine.knowledge().content_hash
+    }
+}
+
+/// Why a knowledge base could not become a generation.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Invalid(#[from] LoadError),
+    #[error(transparent)]
+    Index(#[from] SearchError),
+}
+
+impl BuildError {
+    /// Problems to show a moderator, as `path:line: message`.
+    pub fn problems(&self, dir: &Path) -> Vec<Problem> {
+        match self {
+            BuildError::Invalid(e) => e.problems.clone(),
+            BuildError::Index(e) => vec![Problem {
+                path: dir.display().to_string(),
+                line: 1,
+                message: e.to_string(),
+            }],
+        }
+    }
+}
+
+/// The outcome of a reload, for the moderator who asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReloadOutcome {
+    Reloaded {
+        generation: u64,
+        passages: usize,
+        took: Duration,
+        content_hash: String,
+    },
+    Failed {
+        problems: Vec<Problem>,
+        still_serving: u64,
+    },
+}
+
+/// The served knowledge base and how to reload it.
+pub struct Served {
+    dir: PathBuf,
+    current: ArcSwap<Generation>,
+    /// Serializes reloads so generation numbers stay in order.
+    reload_lock: std::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Served")
+            .field("dir", &self.dir)
+            .field("generation", &self.current().number)
+            .finish()
+    }
+}
+
+fn build(dir: &Path, number: u64) -> Result<Generation, BuildError> {
+    let started = Instant::now();
+    let kb = KnowledgeBase::load_dir(dir)?;
+    let engine = Engine::build(kb)?;
+    Ok(Generation {
+        engine,
+        number,
+        took: started.elapsed(),
+    })
+}
+
+impl Served {
+    /// Loads generation 1 from `dir`.
+    pub fn load(dir: &Path) -> Result<Served, BuildError> {
+        let first = build(dir, 1)?;
+        Ok(Served {
+            dir: dir.to_path_buf(),
+            current: ArcSwap::from_pointee(first),
+            reload_lock: std::sync::Mutex::new(()),
+        })
+    }
+
+    /// The knowledge directory reloads read.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A snapshot of the generation being served; answer a whole request from it.
+    pub fn current(&self) -> Arc<Generation> {
+        self.current.load_full()
+    }
+
+    /// Loads, validates and indexes the directory again; swaps it in only if all of that
+    /// succeeded. Blocking (file IO and indexing): call it from a blocking task.
+    pub fn reload(&self) -> ReloadOutcome {
+        // A poisoned lock only means an earlier reload panicked; the data it guards is ().
+        let _guard = self
+            .reload_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let still_serving = self.current().number;
+        match build(&self.dir, still_serving + 1) {
+            Ok(next) => {
+                let outcome = ReloadOutcome::Reloaded {
+                    generation: next.number,
+                    passages: next.engine.knowledge().passages.len(),
+                    took: next.took,
+                    content_hash: next.content_hash().to_string(),
+                };
+                self.current.store(Arc::new(next));
+                outcome
+            }
+            Err(e) => ReloadOutcome::Failed {
+                problems: e.problems(&self.dir),
+                still_serving,
+            },
+        }
+    }
+}
+
+/// Per-user rate limit for `/ask` (governor's keyed GCRA limiter: `asks` per window,
+/// refilled evenly, so a user who waits a little gets a question back).
+pub struct AskLimiter {
+    limiter: DefaultKeyedRateLimiter<u64>,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for AskLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AskLimiter")
+    }
+}
+
+impl AskLimiter {
+    /// `burst` asks, one more every `period`.
+    pub fn new(burst: u32, period: Duration) -> AskLimiter {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period.max(Duration::from_millis(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        AskLimiter {
+            limiter: RateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Ok` if `user` may ask now (and counts the ask); else how long until they may.
+    pub fn check(&self, user: u64) -> Result<(), Duration> {
+        match self.limiter.check_key(&user) {
+            Ok(()) => Ok(()),
+            Err(not_until) => Err(not_until.wait_time_from(self.clock.now())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_allows_a_burst_then_says_when() {
+        let l = AskLimiter::new(2, Duration::from_secs(10));
+        assert!(l.check(1).is_ok());
+        assert!(l.check(1).is_ok());
+        let wait = l.check(1).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(8) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
+        assert!(l.check(2).is_ok(), "other users are not affected");
+    }
+
+    fn write_base(dir: &Path, section: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(
+            dir.join("a.md"),
+            format!(
+                "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## {section}\nSome text about {section}.\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn failed_reload_keeps_serving_the_old_generation() {
+        let dir = std::env::temp_dir().join(format!("careerbot-state-{}", std::process::id()));
+        write_base(&dir, "Kubernetes");
+        let served = Served::load(&dir).unwrap();
+        assert_eq!(served.current().number, 1);
+
+        std::fs::write(dir.join("b.md"), "no front matter").unwrap();
+        match served.reload() {
+            ReloadOutcome::Failed {
+                problems,
+                still_serving,
+            } => {
+                assert_eq!(still_serving, 1);
+                assert!(problems[0].to_string().contains("b.md:1:"), "{problems:?}");
+            }
+            other => panic!("expected failure, got {other:?}"),
+        }
+        assert_eq!(served.current().number, 1);
+        assert!(served.current().engine.ask("kubernetes", 1).answered);
+
+        std::fs::remove_file(dir.join("b.md")).unwrap();
+        write_base(&dir, "Terraform");
+        match served.reload() {
+            ReloadOutcome::Reloaded {
+                generation,
+                passages,
+                ..
+            } => {
+                assert_eq!((generation, passages), (2, 1));
+            }
+            other => panic!("expected success, got {other:?}"),
+        }
+        assert!(served.current().engine.ask("terraform", 1).answered);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
