@@ -232,6 +232,8 @@ fn is_stopword(word: &str) -> bool {
 #[derive(Debug, Clone)]
 struct VocabWord {
     word: String,
+    /// `word` as chars, for the edit-distance loop.
+    chars: Vec<char>,
     stem: String,
     df: u32,
 }
@@ -337,6 +339,7 @@ impl Engine {
                 vocab_by_len.resize(len + 1, Vec::new());
             }
             vocab_by_len[len].push(VocabWord {
+                chars: word.chars().collect(),
                 word: word.clone(),
                 stem,
                 df: count,
@@ -639,16 +642,16 @@ impl Engine {
             return None;
         }
         let max_dist = if len <= 5 { 1 } else { 2 };
+        let chars: Vec<char> = word.chars().collect();
         let mut best: Option<(usize, &VocabWord)> = None;
         for l in len.saturating_sub(max_dist)..=len + max_dist {
             let Some(bucket) = self.vocab_by_len.get(l) else {
                 continue;
             };
             for cand in bucket {
-                let d = strsim::osa_distance(word, &cand.word);
-                if d > max_dist {
+                let Some(d) = osa_within(&chars, &cand.chars, max_dist) else {
                     continue;
-                }
+                };
                 let better = match best {
                     None => true,
                     Some((bd, bw)) => d < bd || (d == bd && cand.df > bw.df),
@@ -665,6 +668,41 @@ impl Engine {
     pub fn terms_in(&self, text: &str) -> Vec<(String, Range<usize>)> {
         self.analyzers.clone().index_terms(text)
     }
+}
+
+/// Optimal string alignment distance (edits, adjacent transpositions) between `a` and `b`,
+/// or `None` as soon as it must exceed `max`. Typo correction runs this against hundreds of
+/// words per unknown question word, so it gives up early and allocates nothing for words of
+/// up to 63 chars (longer ones are never corrected).
+fn osa_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
+    const W: usize = 64;
+    if a.len() >= W || b.len() >= W || a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let (mut two_back, mut prev, mut cur) = ([0usize; W], [0usize; W], [0usize; W]);
+    for (j, cell) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(two_back[j - 2] + 1);
+            }
+            cur[j] = d;
+            row_min = row_min.min(d);
+        }
+        if row_min > max {
+            return None;
+        }
+        two_back = prev;
+        prev = cur;
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
 }
 
 fn bm25_idf(n: f32, df: f32) -> f32 {
@@ -873,6 +911,37 @@ mod tests {
         assert!(s.contains("**eigen**"), "{s}");
         assert!(s.chars().count() <= 60, "{} chars: {s}", s.chars().count());
         assert!(s.starts_with('…') && s.ends_with('…'));
+    }
+
+    #[test]
+    fn bounded_osa_matches_strsim() {
+        let words = [
+            "salary",
+            "salery",
+            "senior",
+            "senoir",
+            "levle",
+            "level",
+            "",
+            "a",
+            "kubernetes",
+            "kuberntees",
+            "ab",
+            "ba",
+            "abc",
+            "ca",
+        ];
+        for a in words {
+            for b in words {
+                let ac: Vec<char> = a.chars().collect();
+                let bc: Vec<char> = b.chars().collect();
+                let exact = strsim::osa_distance(a, b);
+                for max in 0..4 {
+                    let want = (exact <= max).then_some(exact);
+                    assert_eq!(osa_within(&ac, &bc, max), want, "{a:?} {b:?} max {max}");
+                }
+            }
+        }
     }
 
     #[test]

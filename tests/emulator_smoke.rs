@@ -1,0 +1,289 @@
+//! Proves the local Discord emulator works with the real serenity/poise client: a tiny poise bot
+//! connects, registers its commands, answers slash commands (plain, deferred, autocomplete),
+//! survives a gateway RECONNECT and a 4000 close by resuming, and survives a failed callback.
+
+#[path = "support/emulator.rs"]
+mod emulator;
+
+use std::time::Duration;
+
+use emulator::{
+    autocomplete, focused_opt, interaction_id, slash_command, string_opt, Emulator, Who,
+};
+use poise::serenity_prelude as serenity;
+use serde_json::{json, Value};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Ctx<'a> = poise::Context<'a, (), Error>;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Repeats the text
+#[poise::command(slash_command)]
+async fn echo(ctx: Ctx<'_>, #[description = "Text to repeat"] text: String) -> Result<(), Error> {
+    ctx.say(text).await?;
+    Ok(())
+}
+
+/// Thinks first, then answers privately
+#[poise::command(slash_command)]
+async fn slow(ctx: Ctx<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    ctx.say("done thinking").await?;
+    Ok(())
+}
+
+async fn topics(_ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let choices = ["resume", "interview", "salary"]
+        .into_iter()
+        .filter(|t| t.starts_with(partial))
+        .map(|t| serenity::AutocompleteChoice::new(t, t))
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// Picks a topic
+#[poise::command(slash_command)]
+async fn pick(
+    ctx: Ctx<'_>,
+    #[description = "Topic"]
+    #[autocomplete = "topics"]
+    topic: String,
+) -> Result<(), Error> {
+    ctx.say(format!("picked {topic}")).await?;
+    Ok(())
+}
+
+struct Bot {
+    shard_manager: std::sync::Arc<serenity::ShardManager>,
+    task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
+}
+
+impl Bot {
+    async fn start(emu: &Emulator) -> Bot {
+        let framework = poise::Framework::builder()
+            .options(poise::FrameworkOptions {
+                commands: vec![echo(), slow(), pick()],
+                initialize_owners: false,
+                ..Default::default()
+            })
+            .setup(|ctx, _ready, framework| {
+                Box::pin(async move {
+                    poise::builtins::register_globally(ctx, &framework.options().commands).await?;
+                    Ok(())
+                })
+            })
+            .build();
+        // Spelled out rather than `emu.http_builder()` to show what the bot's own tests need.
+        let http = serenity::HttpBuilder::new(emulator::FAKE_TOKEN)
+            .proxy(emu.rest_url())
+            .ratelimiter_disabled(true)
+            .build();
+        let mut client = serenity::ClientBuilder::new_with_http(
+            http,
+            serenity::GatewayIntents::non_privileged(),
+        )
+        .framework(framework)
+        .await
+        .expect("building the serenity client against the emulator should succeed");
+        let shard_manager = client.shard_manager.clone();
+        let task = tokio::spawn(async move { client.start().await });
+        Bot {
+            shard_manager,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        let shutdown = tokio::time::timeout(WAIT, self.shard_manager.shutdown_all()).await;
+        self.task.abort();
+        assert!(
+            shutdown.is_ok(),
+            "shard_manager.shutdown_all() did not finish within {WAIT:?}"
+        );
+    }
+}
+
+async fn ask(emu: &Emulator, payload: Value) -> emulator::Reply {
+    let id = interaction_id(&payload);
+    let shown = payload["data"].to_string();
+    emu.dispatch_interaction(payload)
+        .await
+        .unwrap_or_else(|e| panic!("dispatching {shown}: {e}"));
+    emu.wait_reply(id, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("waiting for the reply to {shown}: {e}"))
+}
+
+async fn echo_roundtrip(emu: &Emulator, who: &Who, text: &str) {
+    let reply = ask(
+        emu,
+        slash_command(
+            emu.application_id(),
+            "echo",
+            json!([string_opt("text", text)]),
+            who,
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.kind(),
+        4,
+        "echo should answer directly: {:?}",
+        reply.callback
+    );
+    assert_eq!(reply.content(), text);
+    assert!(!reply.is_ephemeral());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poise_bot_runs_against_the_emulator() {
+    let emu = Emulator::start().await;
+    let bot = Bot::start(&emu).await;
+    let who = Who::member(4242);
+
+    // Connect: IDENTIFY carries the shard and the token; READY answered.
+    let identify = emu.wait_ready(WAIT).await.expect("bot should identify");
+    assert_eq!(identify["shard"], json!([0, 1]), "IDENTIFY: {identify}");
+    assert_eq!(identify["token"], json!(emulator::FAKE_TOKEN));
+    assert!(
+        emu.requests().iter().any(|r| r.path == "/api/v10/gateway"),
+        "the gateway URL should have been fetched from the emulator: {:?}",
+        emu.requests()
+    );
+
+    // Registration: poise's register_globally PUTs all three commands.
+    let (path, commands) = emu
+        .wait_commands(WAIT)
+        .await
+        .expect("bot should register commands");
+    assert_eq!(
+        path,
+        format!("/api/v10/applications/{}/commands", emu.application_id())
+    );
+    let mut names: Vec<&str> = commands
+        .as_array()
+        .expect("commands PUT body should be an array")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["echo", "pick", "slow"]);
+    assert!(emu.command_id("echo", None).is_some());
+
+    // A direct answer (callback type 4).
+    echo_roundtrip(&emu, &who, "hello emulator").await;
+
+    // A deferral (type 5, ephemeral) followed by the real message (followup POST in poise).
+    let reply = ask(
+        &emu,
+        slash_command(emu.application_id(), "slow", json!([]), &who),
+    )
+    .await;
+    assert_eq!(reply.kind(), 5, "slow should defer: {:?}", reply.callback);
+    assert!(
+        reply.is_ephemeral(),
+        "defer_ephemeral sets flags 64: {:?}",
+        reply.callback
+    );
+    assert_eq!(reply.content(), "done thinking");
+
+    // Autocomplete: callback type 8 with choices.
+    let reply = ask(
+        &emu,
+        autocomplete(
+            emu.application_id(),
+            "pick",
+            json!([focused_opt("topic", "in")]),
+            &who,
+        ),
+    )
+    .await;
+    assert_eq!(reply.kind(), 8, "autocomplete answer: {:?}", reply.callback);
+    assert_eq!(reply.message()["choices"][0]["name"], json!("interview"));
+
+    // DMs work too (user instead of member, no guild).
+    echo_roundtrip(&emu, &Who::dm(4343), "in a dm").await;
+
+    // op 7 RECONNECT: serenity resumes on a new connection and keeps answering.
+    let identifies = emu.identify_count();
+    emu.send_reconnect().await;
+    emu.wait_resumes(1, WAIT)
+        .await
+        .expect("bot should resume after op 7");
+    echo_roundtrip(&emu, &who, "after reconnect").await;
+
+    // Close 4000: resume again.
+    emu.close_gateway(4000).await;
+    emu.wait_resumes(2, WAIT)
+        .await
+        .expect("bot should resume after close 4000");
+    echo_roundtrip(&emu, &who, "after close").await;
+    assert_eq!(
+        emu.identify_count(),
+        identifies,
+        "resumes must not re-identify"
+    );
+
+    // A failed callback: the bot's reply gets a 500. poise's default on_error then tries to show
+    // the error with a second (ephemeral) callback, which the emulator accepts.
+    emu.fail_next_callbacks(500, 1);
+    let payload = slash_command(
+        emu.application_id(),
+        "echo",
+        json!([string_opt("text", "x")]),
+        &who,
+    );
+    let failed_id = interaction_id(&payload);
+    emu.dispatch_interaction(payload)
+        .await
+        .expect("dispatch echo");
+    let rejected = emu
+        .wait_request("the failed callback (status 500)", WAIT, |r| {
+            r.status == 500
+                && r.path.contains(&failed_id.to_string())
+                && r.path.ends_with("/callback")
+        })
+        .await
+        .expect("the bot should have tried to answer");
+    assert_eq!(rejected.body["data"]["content"], json!("x"));
+    let error_reply = emu
+        .wait_reply(failed_id, WAIT)
+        .await
+        .expect("poise's on_error reply");
+    assert!(error_reply.is_ephemeral(), "{:?}", error_reply.callback);
+    echo_roundtrip(&emu, &who, "still alive").await;
+
+    assert!(
+        emu.problems().is_empty(),
+        "emulator problems: {:?}",
+        emu.problems()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_refuses_payloads_serenity_would_drop() {
+    let emu = Emulator::start().await;
+    let mut payload = slash_command(emu.application_id(), "echo", json!([]), &Who::member(1));
+    payload
+        .as_object_mut()
+        .expect("slash_command builds an object")
+        .remove("locale");
+    let err = emu
+        .dispatch_interaction(payload)
+        .await
+        .expect_err("a payload without `locale` should be refused");
+    assert!(
+        err.contains("locale"),
+        "error should name the missing field: {err}"
+    );
+
+    // Without a bot, waits time out and say what they waited for.
+    let err = emu
+        .wait_ready(Duration::from_millis(100))
+        .await
+        .expect_err("nobody connected");
+    assert!(err.contains("IDENTIFY"), "{err}");
+}
