@@ -286,7 +286,8 @@ impl Engine {
         let mut passage_terms = Vec::with_capacity(kb.passages.len());
         let mut surface_df: HashMap<String, u32> = HashMap::new();
         for (ord, p) in kb.passages.iter().enumerate() {
-            let keywords = p.keywords.join(", ");
+            // The document title is context every section shares ("Salaries in India").
+            let keywords = format!("{}, {}", p.doc_title, p.keywords.join(", "));
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.title, &p.title);
             doc.add_text(fields.keywords, &keywords);

@@ -74,6 +74,8 @@ impl Bot {
                     Ok(())
                 })
             })
+            // FrameworkBuilder::build() overwrites FrameworkOptions::initialize_owners with this.
+            .initialize_owners(false)
             .build();
         // Spelled out rather than `emu.http_builder()` to show what the bot's own tests need.
         let http = serenity::HttpBuilder::new(emulator::FAKE_TOKEN)
@@ -146,7 +148,11 @@ async fn poise_bot_runs_against_the_emulator() {
     // Connect: IDENTIFY carries the shard and the token; READY answered.
     let identify = emu.wait_ready(WAIT).await.expect("bot should identify");
     assert_eq!(identify["shard"], json!([0, 1]), "IDENTIFY: {identify}");
-    assert_eq!(identify["token"], json!(emulator::FAKE_TOKEN));
+    // serenity prefixes "Bot " to the token, in IDENTIFY as in the Authorization header.
+    assert_eq!(
+        identify["token"],
+        json!(format!("Bot {}", emulator::FAKE_TOKEN))
+    );
     assert!(
         emu.requests().iter().any(|r| r.path == "/api/v10/gateway"),
         "the gateway URL should have been fetched from the emulator: {:?}",
@@ -279,6 +285,24 @@ async fn emulator_refuses_payloads_serenity_would_drop() {
         err.contains("locale"),
         "error should name the missing field: {err}"
     );
+
+    // The REST side answers serenity's own calls in shapes serenity parses.
+    let http = emu.http_builder().build();
+    let info = http
+        .get_current_application_info()
+        .await
+        .expect("GET /oauth2/applications/@me should parse");
+    assert_eq!(info.id.get(), emu.application_id());
+    let me = http
+        .get_current_user()
+        .await
+        .expect("GET /users/@me should parse");
+    assert_eq!(me.id.get(), emu.bot_user_id());
+    let gateway = http
+        .get_bot_gateway()
+        .await
+        .expect("GET /gateway/bot should parse");
+    assert_eq!(gateway.url, emu.gateway_url());
 
     // Without a bot, waits time out and say what they waited for.
     let err = emu
