@@ -311,3 +311,35 @@ async fn emulator_refuses_payloads_serenity_would_drop() {
         .expect_err("nobody connected");
     assert!(err.contains("IDENTIFY"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_reidentifies_after_a_non_resumable_invalid_session() {
+    let emu = Emulator::start().await;
+    let bot = Bot::start(&emu).await;
+    let who = Who::member(4444);
+    emu.wait_ready(WAIT).await.expect("bot should identify");
+    emu.wait_commands(WAIT)
+        .await
+        .expect("bot should register commands");
+    echo_roundtrip(&emu, &who, "before").await;
+
+    // op 9 with d=false: serenity restarts the shard, which its shard queuer does no sooner than
+    // 5 s after the previous shard start, so allow more than WAIT here.
+    let started = std::time::Instant::now();
+    emu.invalidate_sessions(false).await;
+    emu.wait_identifies(2, Duration::from_secs(10))
+        .await
+        .expect("bot should identify again after op 9 (false)");
+    let took = started.elapsed();
+    assert_eq!(emu.resume_count(), 0);
+    echo_roundtrip(&emu, &who, "after re-identify").await;
+    assert!(took < Duration::from_secs(8), "re-identify took {took:?}");
+    eprintln!("re-identify after op 9 took {took:?}");
+
+    assert!(
+        emu.problems().is_empty(),
+        "emulator problems: {:?}",
+        emu.problems()
+    );
+    bot.stop().await;
+}
