@@ -241,40 +241,7 @@ impl KnowledgeBase {
     /// Loads every knowledge file in `dir` (not recursive). Files are read in name order so
     /// ids, problems and the content hash are deterministic.
     pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, LoadError> {
-        let display = dir.display().to_string();
-        let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
-            problems: vec![Problem::new(
-                &display,
-                1,
-                format!("cannot read knowledge directory: {e}"),
-            )],
-        })?;
-        let mut paths: Vec<PathBuf> = Vec::new();
-        let mut problems = Vec::new();
-        for entry in entries {
-            match entry {
-                Ok(e) => paths.push(e.path()),
-                Err(e) => problems.push(Problem::new(&display, 1, format!("cannot list: {e}"))),
-            }
-        }
-        paths.sort();
-        let mut files = Vec::new();
-        for path in paths {
-            if !is_knowledge_file(&path) {
-                continue;
-            }
-            match std::fs::read(&path) {
-                Ok(bytes) => files.push(SourceFile {
-                    path: path.display().to_string(),
-                    bytes,
-                }),
-                Err(e) => problems.push(Problem::new(
-                    &path.display().to_string(),
-                    1,
-                    format!("cannot read: {e}"),
-                )),
-            }
-        }
+        let (files, mut problems) = read_dir_files(dir)?;
         match KnowledgeBase::from_files(&files) {
             Ok(kb) if problems.is_empty() => Ok(kb),
             Ok(_) => Err(LoadError { problems }),
@@ -381,7 +348,7 @@ impl KnowledgeBase {
             ));
         }
         if problems.is_empty() {
-            kb.content_hash = hash.hex();
+            kb.content_hash = content_hash(files);
             Ok(kb)
         } else {
             Err(LoadError { problems })
@@ -391,6 +358,69 @@ impl KnowledgeBase {
     /// Looks a passage up by id.
     pub fn passage(&self, id: &str) -> Option<&Passage> {
         self.passages.iter().find(|p| p.id == id)
+    }
+}
+
+/// Reads the knowledge files of `dir` in name order; unreadable files are problems.
+fn read_dir_files(dir: &Path) -> Result<(Vec<SourceFile>, Vec<Problem>), LoadError> {
+    let display = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        problems: vec![Problem::new(
+            &display,
+            1,
+            format!("cannot read knowledge directory: {e}"),
+        )],
+    })?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => paths.push(e.path()),
+            Err(e) => problems.push(Problem::new(&display, 1, format!("cannot list: {e}"))),
+        }
+    }
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        if !is_knowledge_file(&path) {
+            continue;
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => files.push(SourceFile {
+                path: path.display().to_string(),
+                bytes,
+            }),
+            Err(e) => problems.push(Problem::new(
+                &path.display().to_string(),
+                1,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+    Ok((files, problems))
+}
+
+/// The content hash of a set of knowledge files: FNV-1a over each file's name and bytes.
+/// Only file names count, not directories, so the same files hash the same anywhere.
+pub fn content_hash(files: &[SourceFile]) -> String {
+    let mut hash = Fnv::new();
+    for file in files {
+        hash.write(file_name(&file.path).as_bytes());
+        hash.write(&[0]);
+        hash.write(&file.bytes);
+        hash.write(&[0]);
+    }
+    hash.hex()
+}
+
+/// The content hash the files in `dir` have now, without parsing them: cheap enough to poll.
+/// Equal to [`KnowledgeBase::content_hash`] of a base loaded from the same files.
+pub fn dir_content_hash(dir: &Path) -> Result<String, LoadError> {
+    let (files, problems) = read_dir_files(dir)?;
+    if problems.is_empty() {
+        Ok(content_hash(&files))
+    } else {
+        Err(LoadError { problems })
     }
 }
 

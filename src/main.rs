@@ -67,6 +67,12 @@ enum Command {
         /// Configuration file (see config.example.toml)
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Shards this process runs, e.g. 0-1 (needs --total-shards)
+        #[arg(long, value_name = "RANGE")]
+        shards: Option<String>,
+        /// Total shards across all processes
+        #[arg(long, value_name = "N")]
+        total_shards: Option<u32>,
     },
 }
 
@@ -167,8 +173,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             print!("{}", report.summary());
         }
-        Command::Serve { config } => {
-            careerbot::bot::serve_from_cli(config.as_deref(), cli.knowledge.as_deref())?;
+        Command::Serve {
+            config,
+            shards,
+            total_shards,
+        } => {
+            careerbot::bot::serve_from_cli(
+                config.as_deref(),
+                cli.knowledge.as_deref(),
+                shards,
+                total_shards,
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

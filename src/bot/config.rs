@@ -71,9 +71,58 @@ pub struct Config {
     /// processes). Unset: Discord itself.
     #[serde(default)]
     pub http_proxy: Option<String>,
+    /// Shards this process runs, e.g. "0-1" or "3"; needs `total_shards`. Unset: one
+    /// process runs every shard Discord recommends (autosharded).
+    #[serde(default)]
+    pub shards: Option<String>,
+    /// Total shards across all processes.
+    #[serde(default)]
+    pub total_shards: Option<u32>,
+    /// Seconds between checks of the knowledge directory for changes (0: never; `/reload`
+    /// only). Every process reloads by itself when the files change.
+    #[serde(default = "default_watch_interval")]
+    pub watch_interval_secs: u64,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,
+}
+
+fn default_watch_interval() -> u64 {
+    5
+}
+
+/// Which shards this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharding {
+    /// One process, as many shards as Discord recommends.
+    Auto,
+    /// Shards `first..=last` of `total`.
+    Range { first: u32, last: u32, total: u32 },
+}
+
+/// Parses "0-1" / "3" with a total into a shard range, or says what is wrong.
+pub fn parse_shards(spec: &str, total: u32) -> Result<Sharding, String> {
+    let spec = spec.trim();
+    let (a, b) = match spec.split_once('-') {
+        Some((a, b)) => (a.trim(), b.trim()),
+        None => (spec, spec),
+    };
+    let first: u32 = a
+        .parse()
+        .map_err(|_| format!("shards {spec:?} must look like \"0-1\" or \"3\""))?;
+    let last: u32 = b
+        .parse()
+        .map_err(|_| format!("shards {spec:?} must look like \"0-1\" or \"3\""))?;
+    if first > last {
+        return Err(format!("shards {spec:?}: {first} is after {last}"));
+    }
+    if total == 0 || last >= total {
+        return Err(format!(
+            "shards {spec:?} do not fit in total_shards = {total} (shards are numbered 0..{})",
+            total.saturating_sub(1)
+        ));
+    }
+    Ok(Sharding::Range { first, last, total })
 }
 
 impl Default for Config {
@@ -86,6 +135,9 @@ impl Default for Config {
             cooldown: CooldownConfig::default(),
             log_format: LogFormat::Pretty,
             http_proxy: None,
+            shards: None,
+            total_shards: None,
+            watch_interval_secs: default_watch_interval(),
             token: None,
         }
     }
@@ -144,6 +196,16 @@ impl Config {
                 "cooldown.asks and cooldown.per_seconds must both be at least 1".into(),
             ));
         }
+        if let Err(message) = config.sharding() {
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.trim_start().starts_with("shards")
+                        || l.trim_start().starts_with("total_shards")
+                })
+                .map_or(1, |i| i + 1);
+            return Err(invalid(line, message));
+        }
         if let Some(url) = &config.http_proxy {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid(
@@ -163,6 +225,23 @@ impl Config {
             source,
         })?;
         Config::from_toml(&display, &text)
+    }
+
+    /// The shards this process runs.
+    pub fn sharding(&self) -> Result<Sharding, String> {
+        match (&self.shards, self.total_shards) {
+            (None, None) => Ok(Sharding::Auto),
+            (Some(spec), Some(total)) => parse_shards(spec, total),
+            (Some(_), None) => {
+                Err("shards needs total_shards (the count across all processes)".into())
+            }
+            (None, Some(total)) => parse_shards(&format!("0-{}", total.saturating_sub(1)), total),
+        }
+    }
+
+    /// How often to look for changed knowledge files; `None` when watching is off.
+    pub fn watch_interval(&self) -> Option<Duration> {
+        (self.watch_interval_secs > 0).then(|| Duration::from_secs(self.watch_interval_secs))
     }
 
     /// The refill period of one `/ask` token.
@@ -241,6 +320,41 @@ per_seconds = 10
             "{err}"
         );
         assert!(!err.contains("abc"), "the token is never echoed: {err}");
+    }
+
+    #[test]
+    fn shard_ranges() {
+        assert_eq!(Config::default().sharding(), Ok(Sharding::Auto));
+        let c = Config::from_toml("c", "shards = \"0-1\"\ntotal_shards = 4").unwrap();
+        assert_eq!(
+            c.sharding(),
+            Ok(Sharding::Range {
+                first: 0,
+                last: 1,
+                total: 4
+            })
+        );
+        assert_eq!(
+            parse_shards("3", 4),
+            Ok(Sharding::Range {
+                first: 3,
+                last: 3,
+                total: 4
+            })
+        );
+        let err = Config::from_toml("c", "total_shards = 2\nshards = \"1-2\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c:1:") && err.contains("do not fit"),
+            "{err}"
+        );
+        assert!(Config::from_toml("c", "shards = \"0\"")
+            .unwrap_err()
+            .to_string()
+            .contains("total_shards"));
+        assert!(parse_shards("2-1", 4).is_err());
+        assert!(parse_shards("x", 4).is_err());
     }
 
     #[test]

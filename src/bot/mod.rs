@@ -11,6 +11,7 @@ pub mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
@@ -22,6 +23,7 @@ pub use state::Served;
 /// A configured, not yet started bot.
 pub struct Bot {
     client: serenity::Client,
+    sharding: config::Sharding,
 }
 
 impl Bot {
@@ -44,6 +46,7 @@ impl Bot {
                 .ratelimiter_disabled(true);
         }
         let http = http.build();
+        let sharding = config.sharding().map_err(BotError::Internal)?;
         let limiter = state::AskLimiter::new(config.cooldown.asks, config.cooldown_period());
         let guild_ids = config.guild_ids.clone();
         let data = Data {
@@ -56,9 +59,11 @@ impl Bot {
                 commands: commands::all(),
                 on_error: |error| Box::pin(commands::on_error(error)),
                 allowed_mentions: Some(discord::no_pings()),
-                initialize_owners: false,
                 ..Default::default()
             })
+            // Owners are not used (moderators are configured); skip the extra REST call.
+            // Must be set on the builder: `build()` overwrites the option's field.
+            .initialize_owners(false)
             .setup(move |ctx, ready, framework| {
                 Box::pin(async move {
                     let commands = &framework.options().commands;
@@ -78,7 +83,7 @@ impl Bot {
         let client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
             .framework(framework)
             .await?;
-        Ok(Bot { client })
+        Ok(Bot { client, sharding })
     }
 
     /// Stops every shard; `start` then returns.
@@ -86,10 +91,70 @@ impl Bot {
         Arc::clone(&self.client.shard_manager)
     }
 
-    /// Connects and serves until the shards stop.
+    /// Connects and serves until the shards stop: every recommended shard, or the
+    /// configured range.
     pub async fn start(mut self) -> Result<(), BotError> {
-        self.client.start().await?;
+        match self.sharding {
+            config::Sharding::Auto => self.client.start_autosharded().await?,
+            config::Sharding::Range { first, last, total } => {
+                // serenity's range end is inclusive.
+                self.client.start_shard_range(first..last, total).await?
+            }
+        }
         Ok(())
+    }
+}
+
+/// Looks at the knowledge directory every `every` and reloads when its files changed, so
+/// every process converges on the same content without being told. A broken edit is logged
+/// (each problem as `path:line: message`) once per distinct content, never served.
+pub async fn watch_knowledge(served: Arc<Served>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tick.tick().await; // the first tick is immediate; generation 1 was just loaded
+    let mut last_broken: Option<String> = None;
+    loop {
+        tick.tick().await;
+        let s = Arc::clone(&served);
+        let mut remembered = last_broken.take();
+        let checked = tokio::task::spawn_blocking(move || {
+            let check = s.check_disk(&mut remembered);
+            (check, remembered)
+        })
+        .await;
+        let (check, remembered) = match checked {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::error!(error = %e, "knowledge check failed");
+                continue;
+            }
+        };
+        last_broken = remembered;
+        match check {
+            state::DiskCheck::Unchanged | state::DiskCheck::StillBroken => {}
+            state::DiskCheck::Reloaded(state::ReloadOutcome::Reloaded {
+                generation,
+                passages,
+                took,
+                content_hash,
+            }) => {
+                tracing::info!(generation, passages, took_ms = took.as_millis() as u64, content = %content_hash, "knowledge files changed: reloaded")
+            }
+            state::DiskCheck::Broken(state::ReloadOutcome::Failed {
+                problems,
+                still_serving,
+            }) => {
+                tracing::warn!(
+                    problems = problems.len(),
+                    still_serving,
+                    "knowledge files changed but are broken; not serving them"
+                );
+                for p in problems {
+                    tracing::warn!("{p}");
+                }
+            }
+            other => tracing::debug!(?other, "knowledge check"),
+        }
     }
 }
 
@@ -105,11 +170,23 @@ fn init_tracing(format: config::LogFormat) {
 }
 
 /// `careerbot serve`: config, logging, knowledge, token, then serve until SIGINT/SIGTERM.
-pub fn serve_from_cli(config_path: Option<&Path>, knowledge: Option<&Path>) -> anyhow::Result<()> {
-    let config = match config_path {
+pub fn serve_from_cli(
+    config_path: Option<&Path>,
+    knowledge: Option<&Path>,
+    shards: Option<String>,
+    total_shards: Option<u32>,
+) -> anyhow::Result<()> {
+    let mut config = match config_path {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
+    if shards.is_some() {
+        config.shards = shards;
+    }
+    if total_shards.is_some() {
+        config.total_shards = total_shards;
+    }
+    config.sharding().map_err(anyhow::Error::msg)?;
     init_tracing(config.log_format);
     let dir: PathBuf = match (knowledge, &config.knowledge_dir) {
         (Some(d), _) => d.to_path_buf(),
@@ -130,7 +207,11 @@ pub fn serve_from_cli(config_path: Option<&Path>, knowledge: Option<&Path>) -> a
         let generation = served.current();
         tracing::info!(dir = %dir.display(), generation = generation.number, content = generation.content_hash(), passages = generation.engine.knowledge().passages.len(), "knowledge loaded");
         drop(generation);
-        let bot = Bot::new(config, &token, Arc::new(served)).await?;
+        let served = Arc::new(served);
+        if let Some(every) = config.watch_interval() {
+            tokio::spawn(watch_knowledge(Arc::clone(&served), every));
+        }
+        let bot = Bot::new(config, &token, served).await?;
         let shards = bot.shard_manager();
         tokio::spawn(async move {
             shutdown_signal().await;

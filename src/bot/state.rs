@@ -149,6 +149,58 @@ impl Served {
     }
 }
 
+/// What one look at the knowledge directory found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiskCheck {
+    /// The files are the ones being served.
+    Unchanged,
+    /// The files changed and the new base is now served.
+    Reloaded(ReloadOutcome),
+    /// The files changed into a broken base (reported once per distinct content).
+    Broken(ReloadOutcome),
+    /// The same broken content as last time: nothing new to report.
+    StillBroken,
+}
+
+impl Served {
+    /// Reloads when the files on disk differ from the served generation (by content hash),
+    /// with the same validation and swap as [`Served::reload`]. `last_broken` remembers the
+    /// content of the last broken edit so it is reported once, not on every look. Blocking.
+    pub fn check_disk(&self, last_broken: &mut Option<String>) -> DiskCheck {
+        let on_disk = match crate::knowledge::dir_content_hash(&self.dir) {
+            Ok(hash) => hash,
+            Err(e) => {
+                let key = e.to_string();
+                if last_broken.as_deref() == Some(key.as_str()) {
+                    return DiskCheck::StillBroken;
+                }
+                *last_broken = Some(key);
+                return DiskCheck::Broken(ReloadOutcome::Failed {
+                    problems: e.problems,
+                    still_serving: self.current().number,
+                });
+            }
+        };
+        if on_disk == self.current().content_hash() {
+            *last_broken = None;
+            return DiskCheck::Unchanged;
+        }
+        if last_broken.as_deref() == Some(on_disk.as_str()) {
+            return DiskCheck::StillBroken;
+        }
+        match self.reload() {
+            outcome @ ReloadOutcome::Reloaded { .. } => {
+                *last_broken = None;
+                DiskCheck::Reloaded(outcome)
+            }
+            outcome @ ReloadOutcome::Failed { .. } => {
+                *last_broken = Some(on_disk);
+                DiskCheck::Broken(outcome)
+            }
+        }
+    }
+}
+
 /// Per-user rate limit for `/ask` (governor's keyed GCRA limiter: `asks` per window,
 /// refilled evenly, so a user who waits a little gets a question back).
 pub struct AskLimiter {
@@ -246,6 +298,43 @@ mod tests {
             other => panic!("expected success, got {other:?}"),
         }
         assert!(served.current().engine.ask("terraform", 1).answered);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn disk_checks_reload_changes_and_report_broken_edits_once() {
+        let dir = std::env::temp_dir().join(format!("careerbot-watch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_base(&dir, "Kubernetes");
+        let served = Served::load(&dir).unwrap();
+        let mut last_broken = None;
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
+
+        write_base(&dir, "Terraform");
+        assert!(matches!(
+            served.check_disk(&mut last_broken),
+            DiskCheck::Reloaded(_)
+        ));
+        assert_eq!(served.current().number, 2);
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
+
+        std::fs::write(dir.join("b.md"), "broken").unwrap();
+        assert!(matches!(
+            served.check_disk(&mut last_broken),
+            DiskCheck::Broken(_)
+        ));
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::StillBroken);
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::StillBroken);
+        assert_eq!(served.current().number, 2, "a broken edit is never served");
+
+        std::fs::write(dir.join("b.md"), "still broken, differently").unwrap();
+        assert!(matches!(
+            served.check_disk(&mut last_broken),
+            DiskCheck::Broken(_)
+        ));
+
+        std::fs::remove_file(dir.join("b.md")).unwrap();
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
