@@ -12,6 +12,7 @@ pub mod knowledge;
 pub mod lookup;
 pub mod render;
 pub mod search;
+pub mod synth;
 
 use std::path::{Path, PathBuf};
 

@@ -84,7 +84,13 @@ fn name_score_normalized(q: &str, n: &str) -> f64 {
         .filter(|w| w.len() >= 3)
         .map(|w| strsim::jaro_winkler(q, w))
         .fold(0.0, f64::max);
-    let edits = strsim::normalized_damerau_levenshtein(q, n);
+    // Edit similarity only where it can matter: names of about the query's length.
+    let (ql, nl) = (q.chars().count(), n.chars().count());
+    let edits = if ql.abs_diff(nl) <= 3 {
+        1.0 - strsim::osa_distance(q, n) as f64 / ql.max(nl) as f64
+    } else {
+        0.0
+    };
     (whole.max(best_word) * 0.85).max(edits * 0.9)
 }
 
@@ -191,6 +197,15 @@ pub fn autocomplete_indices<'a>(
     names: impl IntoIterator<Item = &'a str>,
 ) -> Vec<usize> {
     let q = normalize(partial);
+    if q.is_empty() {
+        // Nothing typed yet: the first names in their own order, no scoring needed.
+        return names
+            .into_iter()
+            .take(MAX_CHOICES)
+            .enumerate()
+            .map(|(i, _)| i)
+            .collect();
+    }
     let mut scored: Vec<(f64, usize, &str)> = names
         .into_iter()
         .enumerate()

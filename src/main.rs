@@ -62,6 +62,16 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Write a synthetic knowledge directory for scale tests (deterministic from --seed)
+    Synth {
+        /// Prose passages to generate
+        #[arg(long, default_value_t = 1_000)]
+        passages: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory (its *.md and *.toml files are replaced)
+        out: PathBuf,
+    },
     /// Run the Discord bot
     Serve {
         /// Configuration file (see config.example.toml)
@@ -172,6 +182,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             print!("{}", report.summary());
+        }
+        Command::Synth {
+            passages,
+            seed,
+            out,
+        } => {
+            let seed_dir = knowledge_dir(cli.knowledge.as_deref());
+            let seed_kb = load(&cli.knowledge)?;
+            let n =
+                careerbot::synth::write_knowledge_dir(&seed_kb, &seed_dir, &out, passages, seed)
+                    .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {n} passages to {}", out.display());
         }
         Command::Serve {
             config,

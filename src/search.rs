@@ -49,8 +49,10 @@ const CORRECTED_WEIGHT: f32 = 0.6;
 const SYNONYM_BOOST: f32 = 0.8;
 const TITLE_BOOST: f32 = 2.0;
 const KEYWORDS_BOOST: f32 = 1.5;
+/// A term in more than this share of passages is too common to search for (see `ask`).
+const COMMON_SHARE: f32 = 0.3;
 /// How many candidates BM25 hands to the coverage re-ranking.
-const CANDIDATES: usize = 20;
+const CANDIDATES: usize = 10;
 
 const ANALYZER: &str = "careerbot";
 
@@ -234,6 +236,8 @@ struct VocabWord {
     word: String,
     /// `word` as chars, for the edit-distance loop.
     chars: Vec<char>,
+    /// Which letters occur in `word`, for a cheap pre-check (see [`letter_mask`]).
+    mask: u32,
     stem: String,
     df: u32,
 }
@@ -340,6 +344,7 @@ impl Engine {
                 vocab_by_len.resize(len + 1, Vec::new());
             }
             vocab_by_len[len].push(VocabWord {
+                mask: letter_mask(&word),
                 chars: word.chars().collect(),
                 word: word.clone(),
                 stem,
@@ -426,9 +431,19 @@ impl Engine {
         let total_weight: f32 = slots.iter().map(|s| s.weight).sum();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen_terms = HashSet::new();
+        // Terms in most passages barely move BM25 but cost the longest posting lists: leave
+        // them out of the search (coverage still counts them) unless nothing rarer is asked.
+        let common = (self.kb.passages.len() as f32 * COMMON_SHARE) as u32;
+        let any_rare = slots
+            .iter()
+            .flat_map(|s| &s.alternatives)
+            .any(|(t, _)| self.df.get(t).is_some_and(|&df| df <= common));
         for slot in &slots {
             for (term, boost) in &slot.alternatives {
                 if !seen_terms.insert(term.clone()) {
+                    continue;
+                }
+                if any_rare && self.df.get(term).is_some_and(|&df| df > common) {
                     continue;
                 }
                 for (field, field_boost) in self.fields.searched() {
@@ -644,12 +659,19 @@ impl Engine {
         }
         let max_dist = if len <= 5 { 1 } else { 2 };
         let chars: Vec<char> = word.chars().collect();
+        let mask = letter_mask(word);
         let mut best: Option<(usize, &VocabWord)> = None;
         for l in len.saturating_sub(max_dist)..=len + max_dist {
             let Some(bucket) = self.vocab_by_len.get(l) else {
                 continue;
             };
             for cand in bucket {
+                // Each edit adds or removes at most two letters from the set of letters a
+                // word uses, so more differing letters than 2 * max_dist rules a word out
+                // without running the distance at all. Most of the vocabulary fails this.
+                if (mask ^ cand.mask).count_ones() as usize > 2 * max_dist {
+                    continue;
+                }
                 let Some(d) = osa_within(&chars, &cand.chars, max_dist) else {
                     continue;
                 };
@@ -669,6 +691,19 @@ impl Engine {
     pub fn terms_in(&self, text: &str) -> Vec<(String, Range<usize>)> {
         self.analyzers.clone().index_terms(text)
     }
+}
+
+/// The set of letters in `word` as bits (a-z one bit each; other characters share the
+/// remaining six bits, which only makes the pre-check in `correct` more permissive).
+fn letter_mask(word: &str) -> u32 {
+    word.chars().fold(0u32, |m, c| {
+        let bit = if c.is_ascii_lowercase() {
+            c as u32 - 'a' as u32
+        } else {
+            26 + (c as u32 % 6)
+        };
+        m | (1 << bit)
+    })
 }
 
 /// Optimal string alignment distance (edits, adjacent transpositions) between `a` and `b`,
@@ -912,6 +947,22 @@ mod tests {
         assert!(s.contains("**eigen**"), "{s}");
         assert!(s.chars().count() <= 60, "{} chars: {s}", s.chars().count());
         assert!(s.starts_with('…') && s.ends_with('…'));
+    }
+
+    #[test]
+    fn letter_masks_never_rule_out_a_close_word() {
+        let words = [
+            "salary", "salery", "senior", "senoir", "levle", "level", "mlops", "mlop", "élan",
+            "elan", "k8s", "kos", "databse", "database",
+        ];
+        for a in words {
+            for b in words {
+                if strsim::osa_distance(a, b) <= 2 {
+                    let diff = (letter_mask(a) ^ letter_mask(b)).count_ones() as usize;
+                    assert!(diff <= 2 * strsim::osa_distance(a, b), "{a} {b}");
+                }
+            }
+        }
     }
 
     #[test]
