@@ -727,11 +727,7 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
             "the document has no text: add `## ` sections below the front matter",
         ));
     }
-    if problems.is_empty() {
-        Ok(passages)
-    } else {
-        Err(problems)
-    }
+    ok_if_clean(problems, passages)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -740,6 +736,15 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
 
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, Vec<Problem>> {
     toml::from_str(text).map_err(|e| vec![toml_problem(path, text, 1, &e)])
+}
+
+/// `value` if no problem was found, else the problems.
+fn ok_if_clean<T>(problems: Vec<Problem>, value: T) -> Result<T, Vec<Problem>> {
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Reports a missing or blank required string at the row's line.
@@ -838,11 +843,7 @@ pub fn parse_skills(path: &str, text: &str) -> Result<Vec<SkillArea>, Vec<Proble
                 .collect(),
         });
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    ok_if_clean(problems, out)
 }
 
 #[derive(Deserialize)]
@@ -950,15 +951,14 @@ pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>>
             }
         }
     }
-    if problems.is_empty() {
-        Ok(SalaryTable {
+    ok_if_clean(
+        problems,
+        SalaryTable {
             title: file.title.trim().to_string(),
             note: file.note.trim().to_string(),
             bands,
-        })
-    } else {
-        Err(problems)
-    }
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -1017,14 +1017,13 @@ pub fn parse_phases(path: &str, text: &str) -> Result<PhaseTable, Vec<Problem>> 
         });
     }
     phases.sort_by_key(|p| p.number);
-    if problems.is_empty() {
-        Ok(PhaseTable {
+    ok_if_clean(
+        problems,
+        PhaseTable {
             title: file.title.trim().to_string(),
             phases,
-        })
-    } else {
-        Err(problems)
-    }
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -1066,15 +1065,14 @@ pub fn parse_timeline(path: &str, text: &str) -> Result<Timeline, Vec<Problem>> 
             work: r.work.trim().to_string(),
         });
     }
-    if problems.is_empty() {
-        Ok(Timeline {
+    ok_if_clean(
+        problems,
+        Timeline {
             title: file.title.trim().to_string(),
             note: file.note.trim().to_string(),
             steps,
-        })
-    } else {
-        Err(problems)
-    }
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -1119,11 +1117,7 @@ pub fn parse_synonyms(path: &str, text: &str) -> Result<Vec<Synonym>, Vec<Proble
             });
         }
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    ok_if_clean(problems, out)
 }
 
 // ---------------------------------------------------------------------------------------
