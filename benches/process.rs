@@ -247,7 +247,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         serve_figures("shipped", &shipped, &work, quick).await;
-        serve_figures("10k passages", &big, &work, quick).await;
+        serve_figures(&format!("{size} synthetic passages"), &big, &work, quick).await;
     });
     let _ = std::fs::remove_dir_all(&work);
 }
