@@ -226,16 +226,10 @@ fn main() {
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge");
     let work = std::env::temp_dir().join(format!("careerbot-process-{}", std::process::id()));
     std::fs::create_dir_all(&work).expect("work dir");
-    let big = work.join("synth-10000");
+    let size = if quick { 200 } else { 10_000 };
+    let big = work.join(format!("synth-{size}"));
     let seed = KnowledgeBase::load_dir(&shipped).expect("shipped base");
-    careerbot::synth::write_knowledge_dir(
-        &seed,
-        &shipped,
-        &big,
-        if quick { 200 } else { 10_000 },
-        1,
-    )
-    .expect("synthetic base");
+    careerbot::synth::write_knowledge_dir(&seed, &shipped, &big, size, 1).expect("synthetic base");
 
     start_to_answer(&shipped, if quick { 3 } else { 30 });
     start_to_answer(&big, if quick { 2 } else { 10 });
