@@ -27,7 +27,7 @@ pub struct Card {
 /// and a "did you mean" line; or a polite refusal with the closest topics.
 pub fn answer_card(engine: &Engine, answer: &Answer) -> Card {
     let Some(best) = answer.hits.first().filter(|_| answer.answered) else {
-        return refusal_card(engine.knowledge());
+        return refusal_card(engine.knowledge(), &answer.suggestions);
     };
     let mut fields = Vec::new();
     let see_also: Vec<&str> = answer
@@ -57,7 +57,7 @@ fn source_name(source: &str) -> &str {
     source.rsplit(['/', '\\']).next().unwrap_or(source)
 }
 
-fn refusal_card(kb: &KnowledgeBase) -> Card {
+fn refusal_card(kb: &KnowledgeBase, closest: &[String]) -> Card {
     let mut topics: Vec<&str> = Vec::new();
     for p in &kb.passages {
         if !topics.contains(&p.doc_title.as_str()) {
@@ -70,14 +70,19 @@ fn refusal_card(kb: &KnowledgeBase) -> Card {
     for t in topics.iter().take(12) {
         let _ = writeln!(body, "- {t}");
     }
+    let mut fields = Vec::new();
+    if !closest.is_empty() {
+        fields.push(("Closest sections".to_string(), closest.join(" · ")));
+    }
+    fields.push((
+        "Try".into(),
+        "/skills, /salary, /timeline, or ask about the role, education, resources or common mistakes".into(),
+    ));
     Card {
         title: "Sorry, I don't know that one".into(),
         notice: None,
         body: body.trim_end().to_string(),
-        fields: vec![(
-            "Try".into(),
-            "/skills, /salary, /timeline, or ask about the role, education, resources or common mistakes".into(),
-        )],
+        fields,
         footer: None,
     }
 }
@@ -254,6 +259,18 @@ mod tests {
         let e = Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap();
         let c = answer_card(&e, &e.ask("pizza dough", 3));
         assert!(c.body.contains("The role"));
+        assert!(
+            c.fields.iter().all(|(n, _)| n != "Closest sections"),
+            "nothing came close"
+        );
+        let c = answer_card(&e, &e.ask("architects baking sourdough bread", 3));
+        assert!(
+            c.fields
+                .iter()
+                .any(|(n, v)| n == "Closest sections" && v == "One"),
+            "{:?}",
+            c.fields
+        );
         let c = answer_card(&e, &e.ask("architects", 3));
         assert_eq!(c.title, "One");
         assert_eq!(c.footer.as_deref(), Some("Source: a.md"));

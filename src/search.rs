@@ -150,6 +150,10 @@ pub struct Answer {
     /// Index terms the question matched, for highlighting.
     #[serde(skip)]
     pub terms: Vec<String>,
+    /// When refused: titles of the passages that came closest (below the confidence
+    /// threshold), for "closest topics" in a polite refusal. Not part of the JSON contract.
+    #[serde(skip)]
+    pub suggestions: Vec<String>,
 }
 
 /// One content word of the question and the index terms that stand for it.
@@ -427,6 +431,7 @@ impl Engine {
             hits: Vec::new(),
             did_you_mean: None,
             terms: Vec::new(),
+            suggestions: Vec::new(),
         };
         let total_weight: f32 = slots.iter().map(|s| s.weight).sum();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -507,6 +512,11 @@ impl Engine {
             return answer;
         };
         if best.1 < MIN_COVERAGE {
+            answer.suggestions = ranked
+                .iter()
+                .take(3)
+                .map(|&(_, _, ord)| self.kb.passages[ord].title.clone())
+                .collect();
             return answer;
         }
         answer.answered = true;
