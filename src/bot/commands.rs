@@ -134,11 +134,8 @@ async fn autocomplete_area(
 ) -> serenity::CreateAutocompleteResponse {
     let generation = ctx.data().served.current();
     let skills = &generation.engine.knowledge().skills;
-    let choices = lookup::autocomplete_indices(partial, skills.iter().map(|a| a.name.as_str()))
-        .into_iter()
-        .map(|i| choice(&skills[i].name, &skills[i].name))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+    let labels: Vec<String> = skills.iter().map(|a| a.name.clone()).collect();
+    ranked_choices(partial, &labels, |i| skills[i].name.clone())
 }
 
 async fn autocomplete_level(
@@ -148,11 +145,7 @@ async fn autocomplete_level(
     let generation = ctx.data().served.current();
     let bands = &generation.engine.knowledge().salary.bands;
     let labels: Vec<String> = bands.iter().map(band_line).collect();
-    let choices = lookup::autocomplete_indices(partial, labels.iter().map(String::as_str))
-        .into_iter()
-        .map(|i| choice(&labels[i], &bands[i].level))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+    ranked_choices(partial, &labels, |i| bands[i].level.clone())
 }
 
 async fn autocomplete_phase(
@@ -165,9 +158,19 @@ async fn autocomplete_phase(
         .iter()
         .map(|p| format!("Phase {}: {} ({})", p.number, p.name, p.duration))
         .collect();
+    ranked_choices(partial, &labels, |i| phases[i].number.to_string())
+}
+
+/// The choices for `partial`: `labels` ranked by [`lookup::autocomplete_indices`], each
+/// sent with the value `value(i)` the command's option receives.
+fn ranked_choices(
+    partial: &str,
+    labels: &[String],
+    value: impl Fn(usize) -> String,
+) -> serenity::CreateAutocompleteResponse {
     let choices = lookup::autocomplete_indices(partial, labels.iter().map(String::as_str))
         .into_iter()
-        .map(|i| choice(&labels[i], &phases[i].number.to_string()))
+        .map(|i| choice(&labels[i], &value(i)))
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
