@@ -658,18 +658,18 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
             let t = first_line.trim();
             if let Some(rest) = t.strip_prefix("<!--") {
                 let inner = rest.trim_end_matches("-->").trim();
-                match inner.strip_prefix("keywords:") {
-                    Some(list) if t.ends_with("-->") => {
-                        keywords.extend(
-                            list.split(',')
-                                .map(str::trim)
-                                .filter(|w| !w.is_empty())
-                                .map(String::from),
-                        );
-                        body = &body[1..];
-                    }
-                    _ if section.heading.is_some() => {}
-                    _ => {}
+                // Any other comment stays part of the text.
+                if let Some(list) = inner
+                    .strip_prefix("keywords:")
+                    .filter(|_| t.ends_with("-->"))
+                {
+                    keywords.extend(
+                        list.split(',')
+                            .map(str::trim)
+                            .filter(|w| !w.is_empty())
+                            .map(String::from),
+                    );
+                    body = &body[1..];
                 }
             }
         }

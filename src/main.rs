@@ -141,14 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let hits: Vec<Hit> = kb
                     .passages
                     .iter()
-                    .map(|p| Hit {
-                        id: p.id.clone(),
-                        title: p.title.clone(),
-                        text: p.text.clone(),
-                        score: 0.0,
-                        source: p.source.clone(),
-                        coverage: 0.0,
-                    })
+                    .map(|p| Hit::from_passage(p, 0.0))
                     .collect();
                 println!("{}", serde_json::to_string(&hits)?);
             } else {

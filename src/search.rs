@@ -121,20 +121,17 @@ pub struct Hit {
     pub text: String,
     pub score: f32,
     pub source: String,
-    /// Share of the question's weight this passage covers (0..=1).
-    #[serde(skip)]
-    pub coverage: f32,
 }
 
 impl Hit {
-    fn from_passage(p: &Passage, score: f32, coverage: f32) -> Hit {
+    /// A passage in hit shape, with the given score.
+    pub fn from_passage(p: &Passage, score: f32) -> Hit {
         Hit {
             id: p.id.clone(),
             title: p.title.clone(),
             text: p.text.clone(),
             score,
             source: p.source.clone(),
-            coverage,
         }
     }
 }
@@ -523,9 +520,7 @@ impl Engine {
         answer.hits = ranked
             .iter()
             .take(top)
-            .map(|&(score, coverage, ord)| {
-                Hit::from_passage(&self.kb.passages[ord], score, coverage)
-            })
+            .map(|&(score, _, ord)| Hit::from_passage(&self.kb.passages[ord], score))
             .collect();
         answer.terms = seen_terms.into_iter().collect();
         answer.terms.sort();
