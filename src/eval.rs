@@ -82,9 +82,15 @@ impl EvalReport {
         ratio(self.recall3_hits(), self.on_topic())
     }
 
-    /// The summary lines the CLI prints.
+    /// Share of off-topic cases refused.
+    pub fn refused_share(&self) -> f64 {
+        ratio(self.refused(), self.off_topic())
+    }
+
+    /// The summary lines the CLI prints, then one line per kind (on-topic kinds: top-1 and
+    /// recall@3; off-topic kinds: refused).
     pub fn summary(&self) -> String {
-        format!(
+        let mut out = format!(
             "questions: {}\ntop-1: {:.2} ({}/{})\nrecall@3: {:.2} ({}/{})\noff-topic refused: {}/{}\n",
             self.cases.len(),
             self.top1(),
@@ -95,7 +101,27 @@ impl EvalReport {
             self.on_topic(),
             self.refused(),
             self.off_topic()
-        )
+        );
+        let mut kinds: Vec<&str> = self.cases.iter().map(|c| c.kind.as_str()).collect();
+        kinds.sort();
+        kinds.dedup();
+        if kinds.len() > 1 {
+            for kind in kinds {
+                let cases: Vec<&CaseResult> =
+                    self.cases.iter().filter(|c| c.kind == kind).collect();
+                let n = cases.len();
+                let top1 = cases.iter().filter(|c| c.top1).count();
+                if cases.iter().all(|c| c.on_topic) {
+                    let r3 = cases.iter().filter(|c| c.recall3).count();
+                    out.push_str(&format!(
+                        "  {kind:<14} top-1 {top1}/{n}  recall@3 {r3}/{n}\n"
+                    ));
+                } else {
+                    out.push_str(&format!("  {kind:<14} refused {top1}/{n}\n"));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -181,6 +207,75 @@ pub fn run(engine: &Engine, cases: &[EvalCase]) -> EvalReport {
         })
         .collect();
     EvalReport { cases }
+}
+
+/// Several runs over the same cases side by side: the overall scores, then each kind.
+pub fn compare_table(runs: &[(&str, EvalReport)]) -> String {
+    let mut out = format!("{:<22}", "");
+    for (label, _) in runs {
+        out.push_str(&format!("{label:>16}"));
+    }
+    out.push('\n');
+    let mut row = |name: &str, cell: &dyn Fn(&EvalReport) -> String| {
+        out.push_str(&format!("{name:<22}"));
+        for (_, r) in runs {
+            out.push_str(&format!("{:>16}", cell(r)));
+        }
+        out.push('\n');
+    };
+    row("top-1", &|r| format!("{:.2}", r.top1()));
+    row("recall@3", &|r| format!("{:.2}", r.recall3()));
+    row("off-topic refused", &|r| format!("{}/{}", r.refused(), r.off_topic()));
+    let Some((_, first)) = runs.first() else {
+        return out;
+    };
+    let mut kinds: Vec<&str> = first.cases.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let on_topic = first.cases.iter().any(|c| c.kind == kind && c.on_topic);
+        let label = if on_topic {
+            format!("  {kind} top-1")
+        } else {
+            format!("  {kind} refused")
+        };
+        row(&label, &|r| {
+            let cases: Vec<&CaseResult> = r.cases.iter().filter(|c| c.kind == kind).collect();
+            format!("{}/{}", cases.iter().filter(|c| c.top1).count(), cases.len())
+        });
+    }
+    out
+}
+
+/// Every case with its ten best candidates' signals and whether each satisfies the case:
+/// the raw material for calibrating the fusion thresholds (on the dev half only).
+pub fn dump(engine: &Engine, cases: &[EvalCase]) -> Vec<serde_json::Value> {
+    cases
+        .iter()
+        .map(|c| {
+            let (answer, candidates) = engine.explain(&c.question, 10);
+            let hits: Vec<serde_json::Value> = candidates
+                .iter()
+                .map(|(title, s)| {
+                    let p = &engine.knowledge().passages[s.ord];
+                    let hit = Hit::from_passage(p, s.fused);
+                    serde_json::json!({
+                        "title": title,
+                        "ok": !c.expect.is_empty() && satisfies(&hit, &c.expect),
+                        "signals": s,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "q": c.question,
+                "kind": c.kind,
+                "on_topic": !c.expect.is_empty(),
+                "answered": answer.answered,
+                "unknown_share": answer.decision.as_ref().map(|d| d.unknown_share),
+                "hits": hits,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

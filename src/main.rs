@@ -3,13 +3,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use careerbot::knowledge::KnowledgeBase;
 use careerbot::render::{self, card_text};
-use careerbot::search::{Engine, Hit};
+use careerbot::search::{Engine, Hit, Retrieval, SemanticModel};
 use careerbot::{eval, knowledge_dir};
 
 #[derive(Parser)]
@@ -22,6 +23,13 @@ struct Cli {
     /// Knowledge directory [default: ./knowledge, else the one shipped with the source]
     #[arg(long, global = true, env = "CAREERBOT_KNOWLEDGE", value_name = "DIR")]
     knowledge: Option<PathBuf>,
+    /// Sentence-embedding model directory (config.json, tokenizer.json, model.safetensors)
+    /// [default: the cache, fetched on first use]
+    #[arg(long, global = true, env = "CAREERBOT_MODEL", value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Answer with the lexical engine only (no model)
+    #[arg(long, global = true)]
+    lexical_only: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +44,10 @@ enum Command {
         /// How many passages to return at most
         #[arg(long, default_value_t = 3)]
         top: usize,
+        /// Show each candidate's lexical, semantic and fused scores, and why the question
+        /// was answered or refused
+        #[arg(long, conflicts_with = "json")]
+        explain: bool,
         /// The question (several words are joined with spaces)
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         question: Vec<String>,
@@ -61,7 +73,15 @@ enum Command {
         /// Also list every question that missed
         #[arg(long, short)]
         verbose: bool,
+        /// Score lexical-only, semantic-only and hybrid retrieval side by side
+        #[arg(long, conflicts_with = "verbose")]
+        compare: bool,
+        /// Write every case's candidates and signals as JSON lines (for calibration)
+        #[arg(long, value_name = "FILE", hide = true)]
+        dump: Option<PathBuf>,
     },
+    /// Print the model directory, fetching the model first if it is not there yet
+    Model,
     /// Write a synthetic knowledge directory for scale tests (deterministic from --seed)
     Synth {
         /// Prose passages to generate
@@ -104,8 +124,19 @@ fn load(dir: &Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
         .with_context(|| format!("loading knowledge from {}", dir.display()))
 }
 
-fn engine(dir: &Option<PathBuf>) -> anyhow::Result<Engine> {
-    Engine::build(load(dir)?).context("building the search index")
+/// The semantic model unless `--lexical-only`.
+fn semantic_model(cli: &Cli) -> anyhow::Result<Option<Arc<SemanticModel>>> {
+    if cli.lexical_only {
+        return Ok(None);
+    }
+    let model = SemanticModel::load(cli.model.as_deref()).context("loading the sentence-embedding model")?;
+    Ok(Some(Arc::new(model)))
+}
+
+fn engine(cli: &Cli) -> anyhow::Result<Engine> {
+    let kb = load(&cli.knowledge)?;
+    let model = semantic_model(cli)?;
+    Engine::build_with(kb, model.as_ref()).context("building the search index")
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -113,15 +144,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask {
             json,
             top,
-            question,
+            explain,
+            ref question,
         } => {
-            let engine = engine(&cli.knowledge)?;
-            let answer = engine.ask(&question.join(" "), top);
-            if json {
-                println!("{}", serde_json::to_string(&answer)?);
+            let engine = engine(&cli)?;
+            let question = question.join(" ");
+            if explain {
+                let (answer, candidates) = engine.explain(&question, top);
+                print!("{}", render::explain_text(&engine, &answer, &candidates));
             } else {
-                print!("{}", card_text(&render::answer_card(&engine, &answer)));
+                let answer = engine.ask(&question, top);
+                if json {
+                    println!("{}", serde_json::to_string(&answer)?);
+                } else {
+                    print!("{}", card_text(&render::answer_card(&engine, &answer)));
+                }
             }
+        }
+        Command::Model => {
+            let model = SemanticModel::load(cli.model.as_deref())
+                .context("loading the sentence-embedding model")?;
+            println!(
+                "ok: model {} ({} dimensions)",
+                model.embedder.id(),
+                model.embedder.dims()
+            );
         }
         Command::Skills { area } => {
             let kb = load(&cli.knowledge)?;
@@ -157,21 +204,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        Command::Eval { file, verbose } => {
-            let engine = engine(&cli.knowledge)?;
+        Command::Eval {
+            ref file,
+            verbose,
+            compare,
+            ref dump,
+        } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let cases = eval::parse_cases(&file.display().to_string(), &text).map_err(|errs| {
                 let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
                 anyhow::anyhow!("bad question set:\n{}", lines.join("\n"))
             })?;
+            if compare {
+                let kb = load(&cli.knowledge)?;
+                let model = semantic_model(&cli)?
+                    .context("--compare needs the model (drop --lexical-only)")?;
+                let mut runs = Vec::new();
+                for mode in [Retrieval::Lexical, Retrieval::Semantic, Retrieval::Hybrid] {
+                    let engine = Engine::build_hybrid(kb.clone(), &model)
+                        .context("building the search index")?
+                        .with_mode(mode);
+                    runs.push((mode.short_label(), eval::run(&engine, &cases)));
+                }
+                println!("questions: {}", cases.len());
+                print!("{}", eval::compare_table(&runs));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let engine = engine(&cli)?;
+            if let Some(path) = dump {
+                let lines: Vec<String> = eval::dump(&engine, &cases)
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
+                std::fs::write(path, lines.join("\n") + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             let report = eval::run(&engine, &cases);
+            println!(
+                "engine: {}",
+                if engine.is_hybrid() { "hybrid (lexical + semantic)" } else { "lexical only" }
+            );
             if verbose {
                 for c in report.cases.iter().filter(|c| !c.top1) {
                     println!(
                         "miss (line {}, {}): {:?} -> {:?}",
                         c.line, c.kind, c.question, c.got
                     );
+                    let (answer, candidates) = engine.explain(&c.question, 3);
+                    if let Some(d) = &answer.decision {
+                        println!("    {}", d.reason);
+                    }
+                    for (title, s) in candidates.iter().take(3) {
+                        println!(
+                            "    sem {:.3} lex {:.3} cov {:.2} fused {:.3}  {title}",
+                            s.semantic.unwrap_or(f32::NAN),
+                            s.lexical,
+                            s.coverage,
+                            s.fused
+                        );
+                    }
                 }
             }
             print!("{}", report.summary());
@@ -196,6 +288,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             careerbot::bot::serve_from_cli(
                 config.as_deref(),
                 cli.knowledge.as_deref(),
+                cli.model.as_deref(),
+                cli.lexical_only,
                 shards,
                 total_shards,
             )?;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::knowledge::{band_line, phase_line, step_line, KnowledgeBase};
 use crate::lookup::{self, NotFound};
-use crate::search::{Answer, Engine};
+use crate::search::{Answer, Engine, Signals};
 
 /// One reply: what a user sees for a question or a lookup.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -50,6 +50,46 @@ pub fn answer_card(engine: &Engine, answer: &Answer) -> Card {
         fields,
         footer: Some(format!("Source: {}", source_name(&best.source))),
     }
+}
+
+/// `ask --explain`: the decision and why, then each candidate's signals, best first.
+pub fn explain_text(engine: &Engine, answer: &Answer, candidates: &[(String, Signals)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "question: {}", answer.question);
+    let _ = writeln!(
+        out,
+        "engine: {}",
+        if engine.is_hybrid() {
+            "hybrid (lexical + semantic)"
+        } else {
+            "lexical only"
+        }
+    );
+    if let Some(q) = &answer.did_you_mean {
+        let _ = writeln!(out, "did you mean: {q}");
+    }
+    if let Some(d) = &answer.decision {
+        let _ = writeln!(out, "{}", d.reason);
+    }
+    let _ = writeln!(
+        out,
+        "\n{:>3}  {:>8}  {:>8}  {:>8}  {:>6}  passage",
+        "#", "semantic", "lexical", "coverage", "fused"
+    );
+    for (i, (title, s)) in candidates.iter().enumerate() {
+        let semantic = s.semantic.map_or("-".to_string(), |x| format!("{x:.3}"));
+        let _ = writeln!(
+            out,
+            "{:>3}  {:>8}  {:>8.3}  {:>7.0}%  {:>6.3}  {}",
+            i + 1,
+            semantic,
+            s.lexical,
+            s.coverage * 100.0,
+            s.fused,
+            title
+        );
+    }
+    out
 }
 
 /// "knowledge/role.md" -> "role.md": users need the file, not our directory layout.

@@ -110,12 +110,34 @@ pub async fn ask(
         .map_err(UserError::Cooldown)?;
     let generation = ctx.data().served.current();
     let started = Instant::now();
-    let answer = generation.engine.ask(question, HITS);
+    let ephemeral = ephemeral(&ctx, private);
+    // The engine runs off the async workers (embedding the question is CPU work). When it
+    // has not answered within `defer_after`, the interaction is deferred so Discord's
+    // 3-second deadline can never pass, and the answer follows as an edit.
+    let mut work = {
+        let generation = Arc::clone(&generation);
+        let question = question.to_string();
+        tokio::task::spawn_blocking(move || generation.engine.ask(&question, HITS))
+    };
+    let answer = match tokio::time::timeout(ctx.data().config.defer_after(), &mut work).await {
+        Ok(done) => done,
+        Err(_) => {
+            if ephemeral {
+                ctx.defer_ephemeral().await?;
+            } else {
+                ctx.defer().await?;
+            }
+            work.await
+        }
+    }
+    .map_err(|e| BotError::Internal(format!("answering failed: {e}")))?;
+    // What was asked is the user's business: only at debug level, never at info.
+    tracing::debug!(question, "ask");
     tracing::info!(
-        question,
         latency_us = started.elapsed().as_micros() as u64,
         answered = answer.answered,
         generation = generation.number,
+        hybrid = generation.engine.is_hybrid(),
         "ask"
     );
     let card = render::answer_card(&generation.engine, &answer);
@@ -123,8 +145,7 @@ pub async fn ask(
     let parts = embed_parts(&card, |text, room| {
         search::snippet(engine, text, &answer.terms, room)
     });
-    ctx.send(embed_reply(&parts, ephemeral(&ctx, private)))
-        .await?;
+    ctx.send(embed_reply(&parts, ephemeral)).await?;
     Ok(())
 }
 
@@ -320,14 +341,23 @@ pub fn reload_message(outcome: &ReloadOutcome) -> String {
 #[poise::command(slash_command)]
 pub async fn help(ctx: Context<'_>) -> Result<(), BotError> {
     let generation = ctx.data().served.current();
-    let card = help_card(generation.number, generation.content_hash());
+    let card = help_card(
+        generation.number,
+        generation.content_hash(),
+        generation.engine.is_hybrid(),
+    );
     let parts = embed_parts(&card, crate::lookup::truncate_chars);
     ctx.send(embed_reply(&parts, true)).await?;
     Ok(())
 }
 
 /// The `/help` card.
-pub fn help_card(generation: u64, content_hash: &str) -> Card {
+pub fn help_card(generation: u64, content_hash: &str, semantic: bool) -> Card {
+    let search = if semantic {
+        "Semantic search is on: ask in your own words."
+    } else {
+        "Semantic search is off (lexical only): use the words the knowledge base uses."
+    };
     Card {
         title: "careerbot help".into(),
         body: [
@@ -337,6 +367,8 @@ pub fn help_card(generation: u64, content_hash: &str) -> Card {
             "**/timeline** `[phase]` - the roadmap phases and a sample career timeline, or one phase.",
             "**/reload** - moderators: reload the knowledge files after editing them.",
             "**/help** - this message.",
+            "",
+            search,
         ]
         .join("\n"),
         footer: Some(format!("Serving knowledge generation {generation} (content {content_hash})")),
@@ -470,10 +502,14 @@ mod tests {
 
     #[test]
     fn help_mentions_every_command() {
-        let card = help_card(3, "abc");
+        let card = help_card(3, "abc", true);
         for c in all() {
             assert!(card.body.contains(&format!("/{}", c.name)), "{}", c.name);
         }
+        assert!(card.body.contains("Semantic search is on"));
+        assert!(help_card(3, "abc", false)
+            .body
+            .contains("Semantic search is off"));
         assert!(card.footer.unwrap().contains("generation 3"));
     }
 }

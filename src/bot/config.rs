@@ -82,6 +82,17 @@ pub struct Config {
     /// only). Every process reloads by itself when the files change.
     #[serde(default = "default_watch_interval")]
     pub watch_interval_secs: u64,
+    /// `/ask` defers (Discord shows "thinking...") when an answer takes longer than this many
+    /// milliseconds, so the 3-second interaction deadline is never missed.
+    #[serde(default = "default_defer_after_ms")]
+    pub defer_after_ms: u64,
+    /// Semantic search (sentence embeddings beside BM25). `false`: lexical only, no model.
+    #[serde(default = "default_semantic")]
+    pub semantic: bool,
+    /// Model directory (config.json, tokenizer.json, model.safetensors). Unset: the cache,
+    /// fetched on first start (see the README).
+    #[serde(default)]
+    pub model_dir: Option<PathBuf>,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,
@@ -89,6 +100,14 @@ pub struct Config {
 
 fn default_watch_interval() -> u64 {
     5
+}
+
+fn default_defer_after_ms() -> u64 {
+    1_000
+}
+
+fn default_semantic() -> bool {
+    true
 }
 
 /// Which shards this process runs.
@@ -138,6 +157,9 @@ impl Default for Config {
             shards: None,
             total_shards: None,
             watch_interval_secs: default_watch_interval(),
+            defer_after_ms: default_defer_after_ms(),
+            semantic: default_semantic(),
+            model_dir: None,
             token: None,
         }
     }
@@ -242,6 +264,11 @@ impl Config {
     /// How often to look for changed knowledge files; `None` when watching is off.
     pub fn watch_interval(&self) -> Option<Duration> {
         (self.watch_interval_secs > 0).then(|| Duration::from_secs(self.watch_interval_secs))
+    }
+
+    /// How long `/ask` waits for the engine before deferring.
+    pub fn defer_after(&self) -> Duration {
+        Duration::from_millis(self.defer_after_ms)
     }
 
     /// The refill period of one `/ask` token.

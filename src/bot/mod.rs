@@ -173,6 +173,8 @@ fn init_tracing(format: config::LogFormat) {
 pub fn serve_from_cli(
     config_path: Option<&Path>,
     knowledge: Option<&Path>,
+    model: Option<&Path>,
+    lexical_only: bool,
     shards: Option<String>,
     total_shards: Option<u32>,
 ) -> anyhow::Result<()> {
@@ -193,8 +195,19 @@ pub fn serve_from_cli(
         (None, Some(d)) => d.clone(),
         (None, None) => crate::knowledge_dir(None),
     };
-    let served =
-        Served::load(&dir).with_context(|| format!("loading knowledge from {}", dir.display()))?;
+    // The model is loaded (fetched on a first start) before the gateway connects, so no
+    // interaction ever waits for it.
+    let model = if lexical_only || !config.semantic {
+        tracing::info!("semantic search off: lexical only");
+        None
+    } else {
+        let explicit = model.map(Path::to_path_buf).or_else(|| config.model_dir.clone());
+        let loaded = crate::search::SemanticModel::load(explicit.as_deref())
+            .context("loading the sentence-embedding model (or set semantic = false)")?;
+        Some(Arc::new(loaded))
+    };
+    let served = Served::load_with(&dir, model)
+        .with_context(|| format!("loading knowledge from {}", dir.display()))?;
     let token = std::env::var("DISCORD_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty())

@@ -15,7 +15,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::knowledge::{KnowledgeBase, LoadError, Problem};
-use crate::search::{Engine, SearchError};
+use crate::search::{Engine, SearchError, SemanticModel};
 
 /// One loaded, indexed knowledge base.
 #[derive(Debug)]
@@ -75,6 +75,9 @@ pub enum ReloadOutcome {
 /// The served knowledge base and how to reload it.
 pub struct Served {
     dir: PathBuf,
+    /// The sentence-embedding model every generation uses (loaded once per process and
+    /// shared by every shard); `None`: lexical only.
+    model: Option<Arc<SemanticModel>>,
     current: ArcSwap<Generation>,
     /// Serializes reloads so generation numbers stay in order.
     reload_lock: std::sync::Mutex<()>,
@@ -89,10 +92,14 @@ impl std::fmt::Debug for Served {
     }
 }
 
-fn build(dir: &Path, number: u64) -> Result<Generation, BuildError> {
+fn build(
+    dir: &Path,
+    model: Option<&Arc<SemanticModel>>,
+    number: u64,
+) -> Result<Generation, BuildError> {
     let started = Instant::now();
     let kb = KnowledgeBase::load_dir(dir)?;
-    let engine = Engine::build(kb)?;
+    let engine = Engine::build_with(kb, model)?;
     Ok(Generation {
         engine,
         number,
@@ -101,11 +108,17 @@ fn build(dir: &Path, number: u64) -> Result<Generation, BuildError> {
 }
 
 impl Served {
-    /// Loads generation 1 from `dir`.
+    /// Loads generation 1 from `dir`, lexical only.
     pub fn load(dir: &Path) -> Result<Served, BuildError> {
-        let first = build(dir, 1)?;
+        Served::load_with(dir, None)
+    }
+
+    /// Loads generation 1 from `dir`, hybrid when a model is given.
+    pub fn load_with(dir: &Path, model: Option<Arc<SemanticModel>>) -> Result<Served, BuildError> {
+        let first = build(dir, model.as_ref(), 1)?;
         Ok(Served {
             dir: dir.to_path_buf(),
+            model,
             current: ArcSwap::from_pointee(first),
             reload_lock: std::sync::Mutex::new(()),
         })
@@ -130,7 +143,7 @@ impl Served {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let still_serving = self.current().number;
-        match build(&self.dir, still_serving + 1) {
+        match build(&self.dir, self.model.as_ref(), still_serving + 1) {
             Ok(next) => {
                 let outcome = ReloadOutcome::Reloaded {
                     generation: next.number,

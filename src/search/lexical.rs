@@ -1,5 +1,5 @@
-//! Search engine: an in-RAM tantivy index over the passages, and the question pipeline that
-//! turns free user text into a ranked, confidence-checked [`Answer`].
+//! Lexical retrieval: an in-RAM tantivy index over the passages, and the question pipeline
+//! that turns free user text into BM25 candidates with a per-word coverage signal.
 //!
 //! Why queries are built by hand instead of with tantivy's `QueryParser`: user text must never
 //! be a syntax error (`title:`, `"`, `AND OR`, `*` are just words here), and we need to know,
@@ -16,14 +16,12 @@
 //! - **Confidence**: every question word is a *slot* weighted by its rarity (BM25 idf; words
 //!   the base does not know weigh as much as the rarest word). A passage's *coverage* is the
 //!   share of that weight it matches, corrected words counting at a discount. Ranking is BM25
-//!   scaled by coverage, and a question is answered only when the best passage covers at least
-//!   [`MIN_COVERAGE`] of it: "pizza dough recipe" shares no rare word with the base, so it is
-//!   refused instead of returning whatever passage mentions "recipe".
+//!   scaled by coverage. Coverage alone used to decide answer or refuse; now it is one signal
+//!   the fusion step ([`super::fuse`]) weighs with the semantic similarity.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
@@ -36,9 +34,12 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
 
-use crate::knowledge::{salary_band_passage_id, KnowledgeBase, Passage};
+use crate::knowledge::{salary_band_passage_id, KnowledgeBase};
 
-/// The share of a question's weight the best passage must cover to count as an answer.
+use super::typo::{letter_mask, osa_within};
+use super::SearchError;
+
+/// The share of a question's weight the best passage must cover for a lexical-only answer.
 pub const MIN_COVERAGE: f32 = 0.5;
 /// Questions are cut to this many content words: enough for any real question, and it keeps
 /// a 10,000-character paste from building a 10,000-clause query.
@@ -52,7 +53,7 @@ const KEYWORDS_BOOST: f32 = 1.5;
 /// A term in more than this share of passages is too common to search for (see `ask`).
 const COMMON_SHARE: f32 = 0.3;
 /// How many candidates BM25 hands to the coverage re-ranking.
-const CANDIDATES: usize = 10;
+pub const CANDIDATES: usize = 10;
 
 const ANALYZER: &str = "careerbot";
 
@@ -104,53 +105,6 @@ impl Fields {
             (self.body, 1.0),
         ]
     }
-}
-
-/// Errors building the index: tantivy failures, never user input.
-#[derive(Debug, thiserror::Error)]
-pub enum SearchError {
-    #[error("search index: {0}")]
-    Index(#[from] tantivy::TantivyError),
-}
-
-/// One passage in an answer, in the CLI's JSON shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Hit {
-    pub id: String,
-    pub title: String,
-    pub text: String,
-    pub score: f32,
-    pub source: String,
-}
-
-impl Hit {
-    /// A passage in hit shape, with the given score.
-    pub fn from_passage(p: &Passage, score: f32) -> Hit {
-        Hit {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            text: p.text.clone(),
-            score,
-            source: p.source.clone(),
-        }
-    }
-}
-
-/// The engine's reply to one question.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Answer {
-    pub question: String,
-    pub answered: bool,
-    pub hits: Vec<Hit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub did_you_mean: Option<String>,
-    /// Index terms the question matched, for highlighting.
-    #[serde(skip)]
-    pub terms: Vec<String>,
-    /// When refused: titles of the passages that came closest (below the confidence
-    /// threshold), for "closest topics" in a polite refusal. Not part of the JSON contract.
-    #[serde(skip)]
-    pub suggestions: Vec<String>,
 }
 
 /// One content word of the question and the index terms that stand for it.
@@ -243,9 +197,8 @@ struct VocabWord {
     df: u32,
 }
 
-/// An engine over one knowledge base generation. Immutable: reloading builds a new one.
-pub struct Engine {
-    kb: KnowledgeBase,
+/// The lexical index over one knowledge base generation. Immutable.
+pub struct Lexical {
     fields: Fields,
     searcher: Searcher,
     // Keeps the index alive for the searcher's segments.
@@ -263,22 +216,42 @@ pub struct Engine {
     /// Synonym variants as surface-token sequences -> canonical index terms.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
     max_idf: f32,
+    /// Number of passages indexed.
+    passages: usize,
+    /// Salary bands and the passage each one became, for the stated-experience boost.
+    band_ords: Vec<(crate::knowledge::SalaryBand, Option<usize>)>,
     /// "4 years", "7+ yrs": experience stated in a question.
     years_pattern: regex::Regex,
 }
 
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("passages", &self.kb.passages.len())
-            .field("content_hash", &self.kb.content_hash)
-            .finish()
-    }
+/// One passage the lexical search found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalScore {
+    /// Passage index in the knowledge base.
+    pub ord: usize,
+    /// BM25 scaled by coverage (and the stated-experience boost).
+    pub score: f32,
+    /// Share of the question's weight this passage matches, 0..=1.
+    pub coverage: f32,
 }
 
-impl Engine {
+/// What the lexical side makes of one question.
+#[derive(Debug, Clone, Default)]
+pub struct LexicalResult {
+    /// Best first, at most [`CANDIDATES`].
+    pub ranked: Vec<LexicalScore>,
+    /// The question with typos corrected, when any were.
+    pub did_you_mean: Option<String>,
+    /// Index terms searched, for highlighting.
+    pub terms: Vec<String>,
+    /// Share of the question's weight carried by words the base does not know at all
+    /// (neither indexed, a synonym nor a correctable typo), 0..=1.
+    pub unknown_share: f32,
+}
+
+impl Lexical {
     /// Indexes a validated knowledge base in RAM.
-    pub fn build(kb: KnowledgeBase) -> Result<Engine, SearchError> {
+    pub fn build(kb: &KnowledgeBase) -> Result<Lexical, SearchError> {
         let (schema, fields) = Fields::schema();
         let index = Index::create_in_ram(schema);
         let mut analyzers = Analyzers::new();
@@ -380,8 +353,18 @@ impl Engine {
 
         let n = kb.passages.len() as f32;
         let max_idf = bm25_idf(n, 0.0);
-        Ok(Engine {
-            kb,
+        Ok(Lexical {
+            passages: kb.passages.len(),
+            band_ords: kb
+                .salary
+                .bands
+                .iter()
+                .map(|b| {
+                    let id = salary_band_passage_id(b);
+                    let ord = kb.passages.iter().position(|p| p.id == id);
+                    (b.clone(), ord)
+                })
+                .collect(),
             fields,
             searcher,
             _reader: reader,
@@ -398,11 +381,6 @@ impl Engine {
         })
     }
 
-    /// The knowledge base this engine serves.
-    pub fn knowledge(&self) -> &KnowledgeBase {
-        &self.kb
-    }
-
     /// The schema handles (for benchmarks comparing against raw tantivy queries).
     pub fn fields(&self) -> Fields {
         self.fields
@@ -415,27 +393,29 @@ impl Engine {
 
     fn idf(&self, term: &str) -> f32 {
         let df = self.df.get(term).copied().unwrap_or(0) as f32;
-        bm25_idf(self.kb.passages.len() as f32, df)
+        bm25_idf(self.passages as f32, df)
     }
 
-    /// Answers one question with at most `top` hits, best first.
-    pub fn ask(&self, question: &str, top: usize) -> Answer {
+    /// The lexical view of one question: BM25 candidates re-ranked by coverage.
+    pub fn search(&self, question: &str) -> LexicalResult {
         let mut analyzers = self.analyzers.clone();
         let slots = self.slots(&mut analyzers, question);
-        let mut answer = Answer {
-            question: question.to_string(),
-            answered: false,
-            hits: Vec::new(),
-            did_you_mean: None,
-            terms: Vec::new(),
-            suggestions: Vec::new(),
-        };
+        let mut result = LexicalResult::default();
         let total_weight: f32 = slots.iter().map(|s| s.weight).sum();
+        if total_weight <= 0.0 {
+            return result;
+        }
+        let unknown: f32 = slots
+            .iter()
+            .filter(|s| s.alternatives.is_empty())
+            .map(|s| s.weight)
+            .sum();
+        result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen_terms = HashSet::new();
         // Terms in most passages barely move BM25 but cost the longest posting lists: leave
         // them out of the search (coverage still counts them) unless nothing rarer is asked.
-        let common = (self.kb.passages.len() as f32 * COMMON_SHARE) as u32;
+        let common = (self.passages as f32 * COMMON_SHARE) as u32;
         let any_rare = slots
             .iter()
             .flat_map(|s| &s.alternatives)
@@ -460,8 +440,13 @@ impl Engine {
                 }
             }
         }
-        if clauses.is_empty() || top == 0 || total_weight <= 0.0 {
-            return answer;
+        if slots.iter().any(|s| s.corrected.is_some()) {
+            result.did_you_mean = Some(corrected_question(question, &slots));
+        }
+        result.terms = seen_terms.into_iter().collect();
+        result.terms.sort();
+        if clauses.is_empty() {
+            return result;
         }
         let query = BooleanQuery::new(clauses);
         let found = match self
@@ -470,13 +455,13 @@ impl Engine {
         {
             Ok(found) => found,
             Err(e) => {
-                // An in-RAM index does not fail on reads; if it ever does, say "no answer"
-                // rather than take the caller down.
+                // An in-RAM index does not fail on reads; if it ever does, say "nothing
+                // found" rather than take the caller down.
                 tracing::error!(error = %e, "search failed");
-                return answer;
+                return result;
             }
         };
-        let mut ranked: Vec<(f32, f32, usize)> = Vec::new();
+        let stated_band = self.stated_band(question);
         for (score, addr) in found {
             let Some(ord) = self
                 .ords
@@ -501,55 +486,35 @@ impl Engine {
                 })
                 .sum();
             let coverage = (covered / total_weight).clamp(0.0, 1.0);
-            ranked.push((score * (0.5 + coverage), coverage, ord));
+            let mut score = score * (0.5 + coverage);
+            // "I have 4 years of experience": the band covering the stated years outranks
+            // the other bands, which match the same words.
+            if stated_band == Some(ord) {
+                score *= 2.0;
+            }
+            result.ranked.push(LexicalScore {
+                ord,
+                score,
+                coverage,
+            });
         }
-        self.boost_stated_experience(question, &mut ranked);
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
-        let Some(best) = ranked.first() else {
-            return answer;
-        };
-        if best.1 < MIN_COVERAGE {
-            answer.suggestions = ranked
-                .iter()
-                .take(3)
-                .map(|&(_, _, ord)| self.kb.passages[ord].title.clone())
-                .collect();
-            return answer;
-        }
-        answer.answered = true;
-        answer.hits = ranked
-            .iter()
-            .take(top)
-            .map(|&(score, _, ord)| Hit::from_passage(&self.kb.passages[ord], score))
-            .collect();
-        answer.terms = seen_terms.into_iter().collect();
-        answer.terms.sort();
-        if slots.iter().any(|s| s.corrected.is_some()) {
-            answer.did_you_mean = Some(corrected_question(question, &slots));
-        }
-        answer
+        result
+            .ranked
+            .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
+        result
     }
 
-    /// "I have 4 years of experience": when the salary band covering the stated years is
-    /// already a candidate, it outranks the other bands, which match the same words.
-    fn boost_stated_experience(&self, question: &str, ranked: &mut [(f32, f32, usize)]) {
-        let Some(years) = self
+    /// The salary-band passage covering the years of experience stated in `question`.
+    pub fn stated_band(&self, question: &str) -> Option<usize> {
+        let years = self
             .years_pattern
             .captures(question)
             .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().parse::<u32>().ok())
-        else {
-            return;
-        };
-        let Some(band) = self.kb.salary.bands.iter().find(|b| b.covers_years(years)) else {
-            return;
-        };
-        let id = salary_band_passage_id(band);
-        for r in ranked.iter_mut() {
-            if self.kb.passages[r.2].id == id {
-                r.0 *= 2.0;
-            }
-        }
+            .and_then(|m| m.as_str().parse::<u32>().ok())?;
+        self.band_ords
+            .iter()
+            .find(|(b, _)| b.covers_years(years))
+            .and_then(|(_, ord)| *ord)
     }
 
     /// Splits a question into weighted slots: synonyms, known words, corrections, unknowns.
@@ -698,54 +663,6 @@ impl Engine {
     }
 }
 
-/// The set of letters in `word` as bits (a-z one bit each; other characters share the
-/// remaining six bits, which only makes the pre-check in `correct` more permissive).
-fn letter_mask(word: &str) -> u32 {
-    word.chars().fold(0u32, |m, c| {
-        let bit = if c.is_ascii_lowercase() {
-            c as u32 - 'a' as u32
-        } else {
-            26 + (c as u32 % 6)
-        };
-        m | (1 << bit)
-    })
-}
-
-/// Optimal string alignment distance (edits, adjacent transpositions) between `a` and `b`,
-/// or `None` as soon as it must exceed `max`. Typo correction runs this against hundreds of
-/// words per unknown question word, so it gives up early and allocates nothing for words of
-/// up to 63 chars (longer ones are never corrected).
-fn osa_within(a: &[char], b: &[char], max: usize) -> Option<usize> {
-    const W: usize = 64;
-    if a.len() >= W || b.len() >= W || a.len().abs_diff(b.len()) > max {
-        return None;
-    }
-    let (mut two_back, mut prev, mut cur) = ([0usize; W], [0usize; W], [0usize; W]);
-    for (j, cell) in prev.iter_mut().enumerate().take(b.len() + 1) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(two_back[j - 2] + 1);
-            }
-            cur[j] = d;
-            row_min = row_min.min(d);
-        }
-        if row_min > max {
-            return None;
-        }
-        two_back = prev;
-        prev = cur;
-    }
-    let d = prev[b.len()];
-    (d <= max).then_some(d)
-}
-
 fn bm25_idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
@@ -767,239 +684,9 @@ fn corrected_question(question: &str, slots: &[Slot]) -> String {
     out
 }
 
-/// The passage cut to at most `max_chars` characters around the densest run of matched
-/// terms, with matches in `**bold**`. Works for corrected (fuzzy) matches too, since the
-/// engine's corrections are real index terms.
-pub fn snippet(engine: &Engine, text: &str, terms: &[String], max_chars: usize) -> String {
-    let matches: Vec<Range<usize>> = engine
-        .terms_in(text)
-        .into_iter()
-        .filter(|(t, _)| terms.iter().any(|q| q == t))
-        .map(|(_, r)| r)
-        .collect();
-    highlight(text, &matches, max_chars)
-}
-
-/// Marks `matches` (sorted byte ranges) in `**bold**` within a window of at most `max_chars`
-/// characters in total, cutting with "…" on char boundaries. The window starts at the word
-/// before the match that leaves the most matches inside it.
-pub fn highlight(text: &str, matches: &[Range<usize>], max_chars: usize) -> String {
-    let matches: Vec<Range<usize>> = matches
-        .iter()
-        .filter(|m| {
-            m.start < m.end && text.is_char_boundary(m.start) && text.is_char_boundary(m.end)
-        })
-        .cloned()
-        .collect();
-    let fits = text.chars().count() + 4 * matches.len() <= max_chars;
-    let (start, end) = if fits {
-        (0, text.len())
-    } else {
-        let mut starts = vec![0];
-        starts.extend(matches.iter().map(|m| back_to_boundary(text, m.start, 40)));
-        let mut best = (0, 0, 0); // (count, start, end)
-        for from in starts {
-            let (count, to) = window(text, from, &matches, max_chars);
-            if count > best.0 || (count == best.0 && best.2 == 0) {
-                best = (count, from, to);
-            }
-        }
-        (best.1, best.2)
-    };
-    let mut out = String::new();
-    if start > 0 {
-        out.push('…');
-    }
-    let mut pos = start;
-    for m in &matches {
-        if m.start < pos || m.end > end {
-            continue;
-        }
-        out.push_str(&text[pos..m.start]);
-        out.push_str("**");
-        out.push_str(&text[m.clone()]);
-        out.push_str("**");
-        pos = m.end;
-    }
-    out.push_str(&text[pos..end.max(pos)]);
-    if end < text.len() {
-        out.push('…');
-    }
-    out
-}
-
-/// The end byte of a window starting at `from` that fits `max_chars` with two ellipses and
-/// four marker characters per match inside it, and how many matches it holds.
-fn window(text: &str, from: usize, matches: &[Range<usize>], max_chars: usize) -> (usize, usize) {
-    let end_after = |chars: usize| -> usize {
-        text[from..]
-            .char_indices()
-            .nth(chars)
-            .map_or(text.len(), |(i, _)| from + i)
-    };
-    let inside = |to: usize| {
-        matches
-            .iter()
-            .filter(|m| m.start >= from && m.end <= to)
-            .count()
-    };
-    let mut budget = max_chars.saturating_sub(2);
-    let mut to = end_after(budget);
-    // Markers shrink the window, which can only drop matches: two rounds settle it.
-    for _ in 0..2 {
-        budget = max_chars.saturating_sub(2 + 4 * inside(to));
-        to = end_after(budget);
-    }
-    (inside(to), to)
-}
-
-/// A byte offset up to `max_chars` characters before `at`, at the start of a word or line.
-fn back_to_boundary(text: &str, at: usize, max_chars: usize) -> usize {
-    let at = at.min(text.len());
-    let mut start = at;
-    for (i, c) in text[..at].char_indices().rev().take(max_chars) {
-        if c == '\n' || c == '.' {
-            return i + c.len_utf8();
-        }
-        start = i;
-    }
-    if start == 0 || start == at {
-        return start;
-    }
-    // Move forward to just after whitespace so we do not start mid-word.
-    match text[start..at]
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace())
-    {
-        Some((ws, c)) => start + ws + c.len_utf8(),
-        None => start,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knowledge::SourceFile;
-
-    fn engine() -> Engine {
-        let files = [
-            ("k/pay.md", "+++\nid = \"pay\"\ntitle = \"Pay\"\n+++\n## Salary for seniors\nSenior architects earn 40-60 LPA.\n## Salary for freshers\nEntry level pays 10-18 LPA.\n"),
-            ("k/skills.md", "+++\nid = \"skills\"\ntitle = \"Skills\"\n+++\n## Databases\nSQL, NoSQL and graph databases.\n## Kubernetes\nContainers with Docker and Kubernetes.\n## Mathematics\nLinear algebra and eigen decomposition.\n"),
-            ("k/synonyms.toml", "[[synonym]]\ncanonical = \"salary\"\nvariants = [\"pay\", \"package\", \"ctc\"]\n[[synonym]]\ncanonical = \"kubernetes\"\nvariants = [\"k8s\"]\n"),
-        ];
-        let files: Vec<SourceFile> = files
-            .iter()
-            .map(|(p, t)| SourceFile {
-                path: p.to_string(),
-                bytes: t.as_bytes().to_vec(),
-            })
-            .collect();
-        Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn ranks_the_matching_section_first() {
-        let e = engine();
-        let a = e.ask("senior salary", 3);
-        assert!(a.answered);
-        assert_eq!(a.hits[0].id, "pay/salary-for-seniors");
-        assert!(a.did_you_mean.is_none());
-    }
-
-    #[test]
-    fn corrects_typos_and_says_so() {
-        let e = engine();
-        let a = e.ask("salery senoir", 3);
-        assert!(a.answered, "{a:?}");
-        assert_eq!(a.hits[0].id, "pay/salary-for-seniors");
-        assert_eq!(a.did_you_mean.as_deref(), Some("salary senior"));
-    }
-
-    #[test]
-    fn synonyms_expand() {
-        let e = engine();
-        let a = e.ask("what about k8s", 1);
-        assert!(a.answered, "{a:?}");
-        assert_eq!(a.hits[0].id, "skills/kubernetes");
-        let a = e.ask("fresher ctc", 1);
-        assert_eq!(a.hits[0].id, "pay/salary-for-freshers", "{a:?}");
-    }
-
-    #[test]
-    fn off_topic_is_refused() {
-        let e = engine();
-        for q in [
-            "recipe for butter chicken",
-            "zzzz xkcd lorem",
-            "",
-            "???",
-            "what is it",
-        ] {
-            let a = e.ask(q, 3);
-            assert!(!a.answered, "{q:?} answered: {a:?}");
-            assert!(a.hits.is_empty());
-        }
-    }
-
-    #[test]
-    fn highlight_marks_and_cuts_on_char_boundaries() {
-        let e = engine();
-        let text = "Linear algebra and eigen decomposition.";
-        let s = snippet(&e, text, &["eigen".to_string()], 100);
-        assert_eq!(s, "Linear algebra and **eigen** decomposition.");
-        let long = format!("{} eigen {}", "é".repeat(300), "ü".repeat(300));
-        let s = snippet(&e, &long, &["eigen".to_string()], 60);
-        assert!(s.contains("**eigen**"), "{s}");
-        assert!(s.chars().count() <= 60, "{} chars: {s}", s.chars().count());
-        assert!(s.starts_with('…') && s.ends_with('…'));
-    }
-
-    #[test]
-    fn letter_masks_never_rule_out_a_close_word() {
-        let words = [
-            "salary", "salery", "senior", "senoir", "levle", "level", "mlops", "mlop", "élan",
-            "elan", "k8s", "kos", "databse", "database",
-        ];
-        for a in words {
-            for b in words {
-                if strsim::osa_distance(a, b) <= 2 {
-                    let diff = (letter_mask(a) ^ letter_mask(b)).count_ones() as usize;
-                    assert!(diff <= 2 * strsim::osa_distance(a, b), "{a} {b}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn bounded_osa_matches_strsim() {
-        let words = [
-            "salary",
-            "salery",
-            "senior",
-            "senoir",
-            "levle",
-            "level",
-            "",
-            "a",
-            "kubernetes",
-            "kuberntees",
-            "ab",
-            "ba",
-            "abc",
-            "ca",
-        ];
-        for a in words {
-            for b in words {
-                let ac: Vec<char> = a.chars().collect();
-                let bc: Vec<char> = b.chars().collect();
-                let exact = strsim::osa_distance(a, b);
-                for max in 0..4 {
-                    let want = (exact <= max).then_some(exact);
-                    assert_eq!(osa_within(&ac, &bc, max), want, "{a:?} {b:?} max {max}");
-                }
-            }
-        }
-    }
 
     #[test]
     fn corrected_question_keeps_the_rest() {

@@ -1,0 +1,210 @@
+//! Sentence embeddings: all-MiniLM-L6-v2 (a 6-layer BERT) run in pure Rust with candle.
+//!
+//! Why: the lexical engine only finds passages that share words with the question, and people
+//! do not use the base's words ("how much do these folks earn"). A sentence-embedding model
+//! maps both to vectors whose cosine says "same meaning" across wordings.
+//!
+//! The recipe is the model card's, stated once here: WordPiece tokens (at most
+//! [`MAX_TOKENS`]), the BERT encoder, **mean pooling** over the non-padding tokens, then **L2
+//! normalisation**, so a dot product of two vectors is their cosine. The device is chosen in
+//! one place ([`device`]): the CPU, since no machine this runs on has an accelerator to rely on.
+//!
+//! Getting the files onto a machine is [`fetch`]'s job; keeping vectors across reloads and
+//! restarts is [`cache`]'s.
+
+pub mod cache;
+pub mod fetch;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// The model the shipped configuration uses.
+pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+/// Longest input in word pieces; the model was trained on inputs up to this length.
+pub const MAX_TOKENS: usize = 256;
+/// Texts embedded in one forward pass when embedding many (padding to the longest in a batch).
+const BATCH: usize = 16;
+
+/// The three files a model directory must hold.
+pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("model directory {dir}: missing {file}")]
+    MissingFile { dir: PathBuf, file: &'static str },
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("model: {0}")]
+    Model(#[from] candle_core::Error),
+}
+
+/// The device every tensor lives on.
+fn device() -> Device {
+    Device::Cpu
+}
+
+/// A loaded sentence-embedding model. Loaded once per process and shared (`Arc`) by every
+/// engine generation and every shard: the weights are the expensive part.
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    dims: usize,
+    /// Identifies the model in the vector cache: the safetensors' size and a hash of the
+    /// config, so vectors from another model are never mixed in.
+    id: String,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("id", &self.id)
+            .field("dims", &self.dims)
+            .finish()
+    }
+}
+
+impl Embedder {
+    /// Loads config, tokenizer and weights from one directory.
+    pub fn load(dir: &Path) -> Result<Embedder, EmbedError> {
+        for file in MODEL_FILES {
+            if !dir.join(file).is_file() {
+                return Err(EmbedError::MissingFile {
+                    dir: dir.to_path_buf(),
+                    file,
+                });
+            }
+        }
+        let config_path = dir.join("config.json");
+        let config_text = read(&config_path)?;
+        let config: Config =
+            serde_json::from_slice(&config_text).map_err(|e| EmbedError::BadFile {
+                path: config_path.clone(),
+                message: e.to_string(),
+            })?;
+        let dims: usize = serde_json::from_slice::<serde_json::Value>(&config_text)
+            .ok()
+            .and_then(|v| v.get("hidden_size")?.as_u64())
+            .unwrap_or(384) as usize;
+
+        let tokenizer_path = dir.join("tokenizer.json");
+        let mut tokenizer =
+            Tokenizer::from_file(&tokenizer_path).map_err(|e| EmbedError::BadFile {
+                path: tokenizer_path.clone(),
+                message: e.to_string(),
+            })?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
+
+        let weights_path = dir.join("model.safetensors");
+        let weights = read(&weights_path)?;
+        let id = format!("{}-{}", weights.len(), &sha256_hex(&config_text)[..16]);
+        let device = device();
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
+        let model = BertModel::load(vb, &config)?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device,
+            dims,
+            id,
+        })
+    }
+
+    /// Vector length.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Identifies the model (for cache keys).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Unit-length vectors for `texts`, in order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // Similar lengths in one batch waste less work on padding.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (vector, &i) in self.embed_batch(&batch)?.into_iter().zip(chunk) {
+                out[i] = vector;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One unit-length vector.
+    pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let ids: Vec<Tensor> = encodings
+            .iter()
+            .map(|e| Tensor::new(e.get_ids(), &self.device))
+            .collect::<Result<_, _>>()?;
+        let masks: Vec<Tensor> = encodings
+            .iter()
+            .map(|e| Tensor::new(e.get_attention_mask(), &self.device))
+            .collect::<Result<_, _>>()?;
+        let ids = Tensor::stack(&ids, 0)?;
+        let mask = Tensor::stack(&masks, 0)?;
+        let token_types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
+        // Mean pooling over real tokens, then L2 normalisation.
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+        let unit = mean.broadcast_div(&norm)?;
+        Ok(unit.to_vec2::<f32>()?)
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
+    std::fs::read(path).map_err(|e| EmbedError::BadFile {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Dot product of two unit vectors: their cosine similarity.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

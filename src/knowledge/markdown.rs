@@ -1,0 +1,224 @@
+//! Markdown prose: front matter, then one passage per `##` section (or per FAQ question).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::problems::*;
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FrontMatter {
+    id: Option<Spanned<String>>,
+    title: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
+}
+
+/// Parses one Markdown knowledge file into passages, or every problem found in it.
+pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines.iter().position(|l| !l.trim().is_empty());
+    let Some(first) = first.filter(|&i| lines[i].trim() == "+++") else {
+        return Err(vec![Problem::new(
+            path,
+            first.map_or(1, |i| i + 1),
+            "expected front matter: a line `+++`, then `id = \"...\"` and `title = \"...\"`, then `+++`",
+        )]);
+    };
+    let Some(close) = lines
+        .iter()
+        .skip(first + 1)
+        .position(|l| l.trim() == "+++")
+        .map(|i| i + first + 1)
+    else {
+        return Err(vec![Problem::new(
+            path,
+            first + 1,
+            "front matter is not closed: add a line `+++` after it",
+        )]);
+    };
+    let fm_text = lines[first + 1..close].join("\n");
+    let fm_first_line = first + 2;
+    let fm: FrontMatter = match toml::from_str(&fm_text) {
+        Ok(fm) => fm,
+        Err(e) => return Err(vec![toml_problem(path, &fm_text, fm_first_line, &e)]),
+    };
+    let doc_id = match &fm.id {
+        None => {
+            problems.push(Problem::new(path, first + 1, "front matter has no `id`"));
+            String::new()
+        }
+        Some(id) if !valid_id(id.get_ref()) => {
+            problems.push(Problem::new(
+                path,
+                fm_first_line + span_line(&fm_text, id) - 1,
+                format!(
+                    "id {:?} must be lowercase letters, digits, '-' or '_'",
+                    id.get_ref()
+                ),
+            ));
+            String::new()
+        }
+        Some(id) => id.get_ref().clone(),
+    };
+    let doc_title = match fm.title.as_deref().map(str::trim) {
+        None | Some("") => {
+            problems.push(Problem::new(path, first + 1, "front matter has no `title`"));
+            String::new()
+        }
+        Some(t) => t.to_string(),
+    };
+    let kind = match &fm.kind {
+        None => PassageKind::Guide,
+        Some(k) => match k.get_ref().as_str() {
+            "guide" => PassageKind::Guide,
+            "faq" => PassageKind::Faq,
+            other => {
+                problems.push(Problem::new(
+                    path,
+                    fm_first_line + span_line(&fm_text, k) - 1,
+                    format!("kind {other:?} is not one of \"guide\", \"faq\""),
+                ));
+                PassageKind::Guide
+            }
+        },
+    };
+    let mut doc_keywords = fm.aliases.clone();
+    doc_keywords.extend(fm.keywords.iter().cloned());
+
+    // Split the body into sections: (heading line number, heading or None, body lines).
+    struct Section<'a> {
+        line: usize,
+        heading: Option<&'a str>,
+        body: Vec<&'a str>,
+    }
+    let mut sections: Vec<Section> = vec![Section {
+        line: close + 2,
+        heading: None,
+        body: Vec::new(),
+    }];
+    let mut in_fence = false;
+    for (i, raw) in lines.iter().enumerate().skip(close + 1) {
+        let line_no = i + 1;
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if !in_fence {
+            if let Some(h) = trimmed.strip_prefix("## ") {
+                sections.push(Section {
+                    line: line_no,
+                    heading: Some(h.trim()),
+                    body: Vec::new(),
+                });
+                continue;
+            }
+            if trimmed == "##" {
+                problems.push(Problem::new(path, line_no, "heading `##` has no title"));
+                continue;
+            }
+            if trimmed.starts_with("# ") || trimmed == "#" {
+                problems.push(Problem::new(
+                    path,
+                    line_no,
+                    "use `## ` for section headings (a single `#` is not a section)",
+                ));
+                continue;
+            }
+        }
+        if let Some(s) = sections.last_mut() {
+            s.body.push(raw);
+        }
+    }
+
+    let mut passages = Vec::new();
+    let mut slugs: HashMap<String, usize> = HashMap::new();
+    for section in sections {
+        let mut keywords = doc_keywords.clone();
+        let mut body = section.body.as_slice();
+        // Skip leading blank lines, then take an optional keywords comment.
+        while body.first().is_some_and(|l| l.trim().is_empty()) {
+            body = &body[1..];
+        }
+        if let Some(first_line) = body.first() {
+            let t = first_line.trim();
+            if let Some(rest) = t.strip_prefix("<!--") {
+                let inner = rest.trim_end_matches("-->").trim();
+                // Any other comment stays part of the text.
+                if let Some(list) = inner
+                    .strip_prefix("keywords:")
+                    .filter(|_| t.ends_with("-->"))
+                {
+                    keywords.extend(
+                        list.split(',')
+                            .map(str::trim)
+                            .filter(|w| !w.is_empty())
+                            .map(String::from),
+                    );
+                    body = &body[1..];
+                }
+            }
+        }
+        let text = body.join("\n").trim().to_string();
+        let Some(heading) = section.heading else {
+            // Intro text before the first heading is optional.
+            if !text.is_empty() && !doc_id.is_empty() {
+                passages.push(Passage {
+                    id: doc_id.clone(),
+                    title: doc_title.clone(),
+                    text,
+                    keywords,
+                    doc_title: doc_title.clone(),
+                    source: path.to_string(),
+                    line: section.line,
+                    kind,
+                });
+            }
+            continue;
+        };
+        if text.is_empty() {
+            problems.push(Problem::new(
+                path,
+                section.line,
+                format!("section {heading:?} is empty: write its text under the heading"),
+            ));
+            continue;
+        }
+        if kind == PassageKind::Faq && !heading.ends_with('?') {
+            problems.push(Problem::new(
+                path,
+                section.line,
+                format!("FAQ heading {heading:?} should be a question ending with '?'"),
+            ));
+        }
+        let slug = slugify(heading);
+        let n = slugs.entry(slug.clone()).or_insert(0);
+        *n += 1;
+        let slug = if *n == 1 { slug } else { format!("{slug}-{n}") };
+        passages.push(Passage {
+            id: format!("{doc_id}/{slug}"),
+            title: heading.to_string(),
+            text,
+            keywords,
+            doc_title: doc_title.clone(),
+            source: path.to_string(),
+            line: section.line,
+            kind,
+        });
+    }
+    if passages.is_empty() && problems.is_empty() {
+        problems.push(Problem::new(
+            path,
+            close + 1,
+            "the document has no text: add `## ` sections below the front matter",
+        ));
+    }
+    ok_if_clean(problems, passages)
+}
+

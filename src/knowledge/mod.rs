@@ -1,0 +1,663 @@
+//! Knowledge base: moderator-owned files turned into typed, validated passages.
+//!
+//! Why its own layer: the files are edited by people who are not programmers, so every
+//! mistake must come back as `path:line: message`, all of them at once, and a base with any
+//! problem is never handed to the engine. Nothing here knows about tantivy or Discord.
+//!
+//! Layout of a knowledge directory:
+//! - `*.md`: prose. TOML front matter between `+++` lines (`id`, `title`, optional `aliases`,
+//!   `keywords`, `kind = "guide" | "faq"`), then text. Text before the first `## ` heading is
+//!   one passage titled with the document title; each `## ` heading starts a passage titled
+//!   with the heading. A first line `<!-- keywords: a, b -->` under a heading adds search words
+//!   for that section only. `README.md` is documentation for moderators and is skipped.
+//! - `skills.toml`, `salary.toml`, `phases.toml`, `timeline.toml`: the structured tables
+//!   behind `/skills`, `/salary` and `/timeline`. Each row is also indexed as a passage, and
+//!   each table has one overview passage, so `/ask` finds them too.
+//! - `synonyms.toml`: words users type mapped to the word the base uses.
+//!
+//! Any other file is ignored except a `*.toml` with an unknown name, which is an error (it is
+//! almost certainly a misnamed table that would otherwise silently vanish).
+
+use std::collections::HashMap;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+mod markdown;
+mod passages;
+mod problems;
+mod tables;
+
+pub use markdown::parse_markdown;
+pub use passages::{band_line, phase_line, salary_band_passage_id, step_line};
+pub use problems::{LoadError, Problem};
+pub use tables::{parse_phases, parse_salary, parse_skills, parse_synonyms, parse_timeline};
+
+use passages::*;
+use problems::*;
+
+
+/// Whether a passage comes from guide prose, an FAQ answer or a structured table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PassageKind {
+    #[default]
+    Guide,
+    Faq,
+    Table,
+}
+
+/// The unit of retrieval: one section of prose, one FAQ answer or one table row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    /// Stable id, `doc` or `doc/section-slug`, unique across the base.
+    pub id: String,
+    /// The section title, used as the citation.
+    pub title: String,
+    /// The whole passage text (renderers shorten it, never the engine).
+    pub text: String,
+    /// Extra search words: document aliases and keywords plus section keywords.
+    pub keywords: Vec<String>,
+    /// Title of the document the passage belongs to.
+    pub doc_title: String,
+    /// File the passage came from, as given to the loader (e.g. `knowledge/role.md`).
+    pub source: String,
+    /// Line of the passage's heading (or first line) in `source`.
+    pub line: usize,
+    pub kind: PassageKind,
+}
+
+/// A skill area from `skills.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillArea {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    pub items: Vec<String>,
+}
+
+/// One salary band from `salary.toml`, in lakh rupees per annum (LPA).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SalaryBand {
+    pub id: String,
+    pub level: String,
+    pub aliases: Vec<String>,
+    pub years_min: Option<u32>,
+    pub years_max: Option<u32>,
+    pub min_lpa: f64,
+    pub max_lpa: Option<f64>,
+    pub summary: Option<String>,
+}
+
+impl SalaryBand {
+    /// "0-2 years", "7+ years", or `None` for bands not tied to experience.
+    pub fn years_label(&self) -> Option<String> {
+        match (self.years_min, self.years_max) {
+            (Some(a), Some(b)) => Some(format!("{a}-{b} years")),
+            (Some(a), None) => Some(format!("{a}+ years")),
+            (None, Some(b)) => Some(format!("up to {b} years")),
+            (None, None) => None,
+        }
+    }
+
+    /// "₹10-18 LPA" or "₹70 LPA and above".
+    pub fn range_label(&self) -> String {
+        match self.max_lpa {
+            Some(max) => format!("₹{}-{} LPA", fmt_num(self.min_lpa), fmt_num(max)),
+            None => format!("₹{} LPA and above", fmt_num(self.min_lpa)),
+        }
+    }
+
+    /// Whether `years` of experience falls in this band.
+    pub fn covers_years(&self, years: u32) -> bool {
+        match (self.years_min, self.years_max) {
+            (None, None) => false,
+            (min, max) => min.is_none_or(|m| years >= m) && max.is_none_or(|m| years <= m),
+        }
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The salary table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SalaryTable {
+    pub title: String,
+    pub note: String,
+    pub bands: Vec<SalaryBand>,
+}
+
+/// One phase of the roadmap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub number: u32,
+    pub name: String,
+    pub duration: String,
+    pub focus: String,
+    pub milestones: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PhaseTable {
+    pub title: String,
+    pub phases: Vec<Phase>,
+}
+
+/// One step of the sample career timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineStep {
+    pub years: String,
+    pub role: String,
+    pub work: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Timeline {
+    pub title: String,
+    pub note: String,
+    pub steps: Vec<TimelineStep>,
+}
+
+/// A word or phrase users type, mapped to the word the base uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Synonym {
+    pub canonical: String,
+    pub variants: Vec<String>,
+}
+
+/// A whole, validated knowledge base.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KnowledgeBase {
+    pub passages: Vec<Passage>,
+    pub skills: Vec<SkillArea>,
+    pub salary: SalaryTable,
+    pub phases: PhaseTable,
+    pub timeline: Timeline,
+    pub synonyms: Vec<Synonym>,
+    /// FNV-1a hash over every loaded file's name and bytes, hex: identifies a generation's
+    /// content, so processes can tell whether they serve the same base.
+    pub content_hash: String,
+}
+
+/// A file's name and contents, as handed to [`KnowledgeBase::from_files`].
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Display path used in passages and problems (e.g. `knowledge/role.md`).
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+const TABLE_FILES: [&str; 5] = [
+    "skills.toml",
+    "salary.toml",
+    "phases.toml",
+    "timeline.toml",
+    "synonyms.toml",
+];
+
+impl KnowledgeBase {
+    /// Loads every knowledge file in `dir` (not recursive). Files are read in name order so
+    /// ids, problems and the content hash are deterministic.
+    pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, LoadError> {
+        let (files, mut problems) = read_dir_files(dir)?;
+        match KnowledgeBase::from_files(&files) {
+            Ok(kb) if problems.is_empty() => Ok(kb),
+            Ok(_) => Err(LoadError { problems }),
+            Err(mut e) => {
+                problems.append(&mut e.problems);
+                Err(LoadError { problems })
+            }
+        }
+    }
+
+    /// Builds a base from in-memory files; the unit-testable core of [`Self::load_dir`].
+    pub fn from_files(files: &[SourceFile]) -> Result<KnowledgeBase, LoadError> {
+        let mut problems = Vec::new();
+        let mut kb = KnowledgeBase::default();
+        let mut hash = Fnv::new();
+        let mut seen_tables: HashMap<&str, &str> = HashMap::new();
+        for file in files {
+            hash.write(
+                file.path
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(&file.path)
+                    .as_bytes(),
+            );
+            hash.write(&[0]);
+            hash.write(&file.bytes);
+            hash.write(&[0]);
+            let text = match std::str::from_utf8(&file.bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let line = line_of(&file.bytes, e.valid_up_to());
+                    problems.push(Problem::new(
+                        &file.path,
+                        line,
+                        "the file is not valid UTF-8 text (save it as UTF-8)",
+                    ));
+                    continue;
+                }
+            };
+            let name = file_name(&file.path);
+            let path = file.path.as_str();
+            if name.ends_with(".md") {
+                match parse_markdown(path, text) {
+                    Ok(mut ps) => kb.passages.append(&mut ps),
+                    Err(mut ps) => problems.append(&mut ps),
+                }
+                continue;
+            }
+            if let Some(prev) = seen_tables.insert(name, path) {
+                problems.push(Problem::new(
+                    path,
+                    1,
+                    format!("{name} is given twice (also {prev})"),
+                ));
+                continue;
+            }
+            let result = match name {
+                "skills.toml" => parse_skills(path, text).map(|s| kb.skills = s),
+                "salary.toml" => parse_salary(path, text).map(|s| kb.salary = s),
+                "phases.toml" => parse_phases(path, text).map(|s| kb.phases = s),
+                "timeline.toml" => parse_timeline(path, text).map(|s| kb.timeline = s),
+                "synonyms.toml" => parse_synonyms(path, text).map(|s| kb.synonyms = s),
+                _ => Err(vec![Problem::new(
+                    path,
+                    1,
+                    format!(
+                        "unknown table file {name:?}: table files are {}",
+                        TABLE_FILES.join(", ")
+                    ),
+                )]),
+            };
+            if let Err(mut ps) = result {
+                problems.append(&mut ps);
+            }
+        }
+        for file in files {
+            let name = file_name(&file.path);
+            if name == "skills.toml" {
+                kb.passages.extend(skill_passages(&file.path, &kb.skills));
+            } else if name == "salary.toml" {
+                kb.passages.extend(salary_passages(&file.path, &kb.salary));
+            } else if name == "phases.toml" {
+                kb.passages.extend(phase_passages(&file.path, &kb.phases));
+            } else if name == "timeline.toml" {
+                kb.passages
+                    .extend(timeline_passages(&file.path, &kb.timeline));
+            }
+        }
+        let mut ids: HashMap<&str, (&str, usize)> = HashMap::new();
+        for p in &kb.passages {
+            if let Some((src, line)) = ids.insert(&p.id, (&p.source, p.line)) {
+                problems.push(Problem::new(
+                    &p.source,
+                    p.line,
+                    format!("duplicate id {:?} (first used at {src}:{line})", p.id),
+                ));
+            }
+        }
+        if problems.is_empty() && kb.passages.is_empty() {
+            problems.push(Problem::new(
+                files.first().map_or("knowledge", |f| f.path.as_str()),
+                1,
+                "the knowledge base has no passages",
+            ));
+        }
+        if problems.is_empty() {
+            kb.content_hash = content_hash(files);
+            Ok(kb)
+        } else {
+            Err(LoadError { problems })
+        }
+    }
+
+    /// Looks a passage up by id.
+    pub fn passage(&self, id: &str) -> Option<&Passage> {
+        self.passages.iter().find(|p| p.id == id)
+    }
+}
+
+/// Reads the knowledge files of `dir` in name order; unreadable files are problems.
+fn read_dir_files(dir: &Path) -> Result<(Vec<SourceFile>, Vec<Problem>), LoadError> {
+    let display = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        problems: vec![Problem::new(
+            &display,
+            1,
+            format!("cannot read knowledge directory: {e}"),
+        )],
+    })?;
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => paths.push(e.path()),
+            Err(e) => problems.push(Problem::new(&display, 1, format!("cannot list: {e}"))),
+        }
+    }
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        if !is_knowledge_file(&path) {
+            continue;
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => files.push(SourceFile {
+                path: path.display().to_string(),
+                bytes,
+            }),
+            Err(e) => problems.push(Problem::new(
+                &path.display().to_string(),
+                1,
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+    Ok((files, problems))
+}
+
+/// The content hash of a set of knowledge files: FNV-1a over each file's name and bytes.
+/// Only file names count, not directories, so the same files hash the same anywhere.
+pub fn content_hash(files: &[SourceFile]) -> String {
+    let mut hash = Fnv::new();
+    for file in files {
+        hash.write(file_name(&file.path).as_bytes());
+        hash.write(&[0]);
+        hash.write(&file.bytes);
+        hash.write(&[0]);
+    }
+    hash.hex()
+}
+
+/// The content hash the files in `dir` have now, without parsing them: cheap enough to poll.
+/// Equal to [`KnowledgeBase::content_hash`] of a base loaded from the same files.
+pub fn dir_content_hash(dir: &Path) -> Result<String, LoadError> {
+    let (files, problems) = read_dir_files(dir)?;
+    if problems.is_empty() {
+        Ok(content_hash(&files))
+    } else {
+        Err(LoadError { problems })
+    }
+}
+
+fn is_knowledge_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+        return false;
+    }
+    path.is_file() && (name.ends_with(".md") || name.ends_with(".toml"))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+
+/// 64-bit FNV-1a: tiny, stable across builds and platforms, enough to tell generations apart.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// Lowercase ASCII slug for ids: `Skill area: MLOps & DevOps` -> `skill-area-mlops-devops`.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if c == '+' {
+            out.push_str("plus");
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("section");
+    }
+    out
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<SourceFile> {
+        list.iter()
+            .map(|(p, t)| SourceFile {
+                path: p.to_string(),
+                bytes: t.as_bytes().to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn markdown_sections_become_passages() {
+        let md = "+++\nid = \"role\"\ntitle = \"The role\"\nkeywords = [\"architect\"]\n+++\nIntro text.\n\n## What it is\n<!-- keywords: job, position -->\nDesigns systems.\n\n## Versus engineers\nDifferent.\n";
+        let ps = parse_markdown("k/role.md", md).unwrap();
+        assert_eq!(ps.len(), 3);
+        assert_eq!(ps[0].id, "role");
+        assert_eq!(ps[0].title, "The role");
+        assert_eq!(ps[1].id, "role/what-it-is");
+        assert_eq!(ps[1].text, "Designs systems.");
+        assert_eq!(ps[1].line, 8);
+        assert!(ps[1].keywords.contains(&"job".to_string()));
+        assert!(ps[1].keywords.contains(&"architect".to_string()));
+        assert!(!ps[2].keywords.contains(&"job".to_string()));
+    }
+
+    #[test]
+    fn markdown_problems_name_their_lines() {
+        let md = "+++\nid = \"x\"\ntitle = \"T\"\nbogus = 1\n+++\n## A\ntext\n";
+        let err = parse_markdown("k/x.md", md).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 4, "{:?}", err);
+        assert!(err[0].message.contains("bogus"), "{:?}", err);
+
+        let md = "+++\nid = \"x\"\n+++\n## A\n\n## B\ntext\n# Top\n";
+        let err = parse_markdown("k/x.md", md).unwrap_err();
+        let shown: Vec<String> = err.iter().map(|p| p.to_string()).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/x.md:1:") && s.contains("title")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/x.md:4:") && s.contains("empty")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/x.md:8:")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn markdown_without_front_matter_or_unclosed() {
+        let err = parse_markdown("a.md", "\n\nhello").unwrap_err();
+        assert_eq!(err[0].line, 3);
+        let err = parse_markdown("a.md", "+++\nid = \"a\"\n").unwrap_err();
+        assert!(err[0].message.contains("not closed"));
+        let err = parse_markdown("a.md", "+++\nid = \"a\ntitle = 3\n+++\n## x\ny").unwrap_err();
+        assert_eq!(err[0].line, 2, "{err:?}");
+    }
+
+    #[test]
+    fn faq_headings_must_be_questions() {
+        let md = "+++\nid = \"faq\"\ntitle = \"FAQ\"\nkind = \"faq\"\n+++\n## Is it hard?\nYes.\n## Statement\nNo.\n";
+        let err = parse_markdown("faq.md", md).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 8);
+    }
+
+    const SALARY: &str = r#"title = "Pay"
+note = "Averages."
+[[band]]
+id = "entry"
+level = "Entry level"
+years_min = 0
+years_max = 2
+min_lpa = 10
+max_lpa = 18
+[[band]]
+id = "top"
+level = "Top"
+min_lpa = 70
+"#;
+
+    #[test]
+    fn salary_parses_and_labels() {
+        let t = parse_salary("salary.toml", SALARY).unwrap();
+        assert_eq!(t.bands[0].range_label(), "₹10-18 LPA");
+        assert_eq!(t.bands[1].range_label(), "₹70 LPA and above");
+        assert!(t.bands[0].covers_years(2));
+        assert!(!t.bands[0].covers_years(3));
+        assert!(!t.bands[1].covers_years(30));
+    }
+
+    #[test]
+    fn salary_min_above_max_is_reported_at_the_band() {
+        let bad = SALARY.replace("max_lpa = 18", "max_lpa = 8");
+        let err = parse_salary("salary.toml", &bad).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 3, "{err:?}");
+        assert!(err[0].message.contains("greater than max_lpa"));
+    }
+
+    #[test]
+    fn unknown_keys_in_tables_name_key_and_line() {
+        let bad = SALARY.replace("min_lpa = 70", "min_lpa = 70\nmaximum = 90");
+        let err = parse_salary("salary.toml", &bad).unwrap_err();
+        assert!(err[0].message.contains("maximum"), "{err:?}");
+        assert_eq!(err[0].line, 14, "{err:?}");
+    }
+
+    #[test]
+    fn whole_base_reports_every_problem_at_once() {
+        let fs = files(&[
+            (
+                "k/a.md",
+                "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## One\ntext\n",
+            ),
+            (
+                "k/b.md",
+                "+++\nid = \"a\"\ntitle = \"B\"\n+++\nintro\n## One\nmore\n",
+            ),
+            (
+                "k/salary.toml",
+                "title = \"x\"\n[[band]]\nid=\"e\"\nlevel=\"E\"\nmin_lpa = 5\nmax_lpa = 1\n",
+            ),
+            ("k/extra.toml", "x = 1"),
+            ("k/bin.md", "\u{0}ok"),
+        ]);
+        let mut fs = fs;
+        fs.push(SourceFile {
+            path: "k/latin1.md".into(),
+            bytes: b"+++\nid = \"l\"\n\xff\n".to_vec(),
+        });
+        let err = KnowledgeBase::from_files(&fs).unwrap_err();
+        let shown: Vec<String> = err.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/b.md:6:") && s.contains("duplicate id \"a/one\"")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/salary.toml:2:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/extra.toml:1:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().any(|s| s.starts_with("k/bin.md:1:")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.starts_with("k/latin1.md:3:") && s.contains("UTF-8")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn tables_become_passages_and_hash_is_stable() {
+        let fs = files(&[
+            ("k/salary.toml", SALARY),
+            (
+                "k/skills.toml",
+                "[[area]]\nid = \"mlops\"\nname = \"MLOps & DevOps\"\naliases = [\"mlops\"]\nitems = [\"CI/CD\"]\n",
+            ),
+        ]);
+        let kb = KnowledgeBase::from_files(&fs).unwrap();
+        let ids: Vec<&str> = kb.passages.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["salary", "salary/entry", "salary/top", "skills/mlops"]
+        );
+        assert!(kb
+            .passage("salary/entry")
+            .unwrap()
+            .text
+            .contains("₹10-18 LPA"));
+        let again = KnowledgeBase::from_files(&fs).unwrap();
+        assert_eq!(kb.content_hash, again.content_hash);
+        let mut changed = fs.clone();
+        changed[0].bytes.push(b'\n');
+        assert_ne!(
+            KnowledgeBase::from_files(&changed).unwrap().content_hash,
+            kb.content_hash
+        );
+    }
+
+    #[test]
+    fn slugs_are_ascii() {
+        assert_eq!(
+            slugify("Skill area: MLOps & DevOps"),
+            "skill-area-mlops-devops"
+        );
+        assert_eq!(slugify("4+"), "4plus");
+        assert_eq!(slugify("???"), "section");
+    }
+}
+

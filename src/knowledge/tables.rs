@@ -1,0 +1,374 @@
+//! The structured tables (`skills.toml`, `salary.toml`, `phases.toml`, `timeline.toml`,
+//! `synonyms.toml`): parsed with serde, every row checked, problems at the row's line.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::problems::*;
+use super::*;
+
+pub(super) fn check_row_id(
+    problems: &mut Vec<Problem>,
+    seen: &mut HashMap<String, usize>,
+    path: &str,
+    line: usize,
+    id: &str,
+) {
+    if !valid_id(id) {
+        problems.push(Problem::new(
+            path,
+            line,
+            format!("id {id:?} must be lowercase letters, digits, '-' or '_'"),
+        ));
+    } else if let Some(prev) = seen.insert(id.to_string(), line) {
+        problems.push(Problem::new(
+            path,
+            line,
+            format!("duplicate id {id:?} (first used at line {prev})"),
+        ));
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SkillsFile {
+    #[serde(default)]
+    area: Vec<Spanned<SkillAreaRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SkillAreaRow {
+    id: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    summary: String,
+    items: Vec<String>,
+}
+
+/// Parses `skills.toml`.
+pub fn parse_skills(path: &str, text: &str) -> Result<Vec<SkillArea>, Vec<Problem>> {
+    let file: SkillsFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    if file.area.is_empty() {
+        problems.push(Problem::new(
+            path,
+            1,
+            "no skill areas: add `[[area]]` tables",
+        ));
+    }
+    for row in file.area {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        check_row_id(&mut problems, &mut seen, path, line, &r.id);
+        require(&mut problems, path, line, "area name", &r.name);
+        if r.name.chars().count() > 100 {
+            problems.push(Problem::new(
+                path,
+                line,
+                "area name is longer than 100 characters (Discord's limit for choices)",
+            ));
+        }
+        if r.items.iter().all(|i| i.trim().is_empty()) {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("skill area {:?} has no items", r.name),
+            ));
+        }
+        out.push(SkillArea {
+            id: r.id,
+            name: r.name.trim().to_string(),
+            aliases: r.aliases,
+            summary: r.summary.trim().to_string(),
+            items: r
+                .items
+                .into_iter()
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+                .collect(),
+        });
+    }
+    ok_if_clean(problems, out)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SalaryFile {
+    title: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    band: Vec<Spanned<SalaryBandRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SalaryBandRow {
+    id: String,
+    level: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    years_min: Option<u32>,
+    years_max: Option<u32>,
+    min_lpa: f64,
+    max_lpa: Option<f64>,
+    summary: Option<String>,
+}
+
+/// Parses `salary.toml`.
+pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>> {
+    let file: SalaryFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    let mut seen = HashMap::new();
+    require(&mut problems, path, 1, "title", &file.title);
+    if file.band.is_empty() {
+        problems.push(Problem::new(
+            path,
+            1,
+            "no salary bands: add `[[band]]` tables",
+        ));
+    }
+    let mut bands = Vec::new();
+    for row in file.band {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        check_row_id(&mut problems, &mut seen, path, line, &r.id);
+        require(&mut problems, path, line, "band level", &r.level);
+        if !r.min_lpa.is_finite() || r.min_lpa < 0.0 {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("min_lpa {} must be a positive number", r.min_lpa),
+            ));
+        }
+        if let Some(max) = r.max_lpa {
+            if !max.is_finite() || max < r.min_lpa {
+                problems.push(Problem::new(
+                    path,
+                    line,
+                    format!(
+                        "band {:?}: min_lpa {} is greater than max_lpa {}",
+                        r.level, r.min_lpa, max
+                    ),
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (r.years_min, r.years_max) {
+            if a > b {
+                problems.push(Problem::new(
+                    path,
+                    line,
+                    format!(
+                        "band {:?}: years_min {a} is greater than years_max {b}",
+                        r.level
+                    ),
+                ));
+            }
+        }
+        bands.push(SalaryBand {
+            id: r.id,
+            level: r.level.trim().to_string(),
+            aliases: r.aliases,
+            years_min: r.years_min,
+            years_max: r.years_max,
+            min_lpa: r.min_lpa,
+            max_lpa: r.max_lpa,
+            summary: r.summary.filter(|s| !s.trim().is_empty()),
+        });
+    }
+    // Experience ranges must not overlap, or `--years N` would be ambiguous.
+    for (i, a) in bands.iter().enumerate() {
+        for b in &bands[i + 1..] {
+            let (Some(a0), Some(b0)) = (a.years_min, b.years_min) else {
+                continue;
+            };
+            let a1 = a.years_max.unwrap_or(u32::MAX);
+            let b1 = b.years_max.unwrap_or(u32::MAX);
+            if a0 <= b1 && b0 <= a1 {
+                problems.push(Problem::new(
+                    path,
+                    1,
+                    format!(
+                        "bands {:?} and {:?} have overlapping years of experience",
+                        a.level, b.level
+                    ),
+                ));
+            }
+        }
+    }
+    ok_if_clean(
+        problems,
+        SalaryTable {
+            title: file.title.trim().to_string(),
+            note: file.note.trim().to_string(),
+            bands,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhasesFile {
+    title: String,
+    #[serde(default)]
+    phase: Vec<Spanned<PhaseRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhaseRow {
+    number: u32,
+    name: String,
+    duration: String,
+    focus: String,
+    milestones: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+/// Parses `phases.toml`.
+pub fn parse_phases(path: &str, text: &str) -> Result<PhaseTable, Vec<Problem>> {
+    let file: PhasesFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    require(&mut problems, path, 1, "title", &file.title);
+    if file.phase.is_empty() {
+        problems.push(Problem::new(path, 1, "no phases: add `[[phase]]` tables"));
+    }
+    let mut numbers: HashMap<u32, usize> = HashMap::new();
+    let mut phases = Vec::new();
+    for row in file.phase {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        if let Some(prev) = numbers.insert(r.number, line) {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!(
+                    "phase number {} is used twice (first at line {prev})",
+                    r.number
+                ),
+            ));
+        }
+        require(&mut problems, path, line, "phase name", &r.name);
+        require(&mut problems, path, line, "phase duration", &r.duration);
+        require(&mut problems, path, line, "phase focus", &r.focus);
+        phases.push(Phase {
+            number: r.number,
+            name: r.name.trim().to_string(),
+            duration: r.duration.trim().to_string(),
+            focus: r.focus.trim().to_string(),
+            milestones: r.milestones.trim().to_string(),
+            aliases: r.aliases,
+        });
+    }
+    phases.sort_by_key(|p| p.number);
+    ok_if_clean(
+        problems,
+        PhaseTable {
+            title: file.title.trim().to_string(),
+            phases,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TimelineFile {
+    title: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    step: Vec<Spanned<TimelineRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TimelineRow {
+    years: String,
+    role: String,
+    work: String,
+}
+
+/// Parses `timeline.toml`.
+pub fn parse_timeline(path: &str, text: &str) -> Result<Timeline, Vec<Problem>> {
+    let file: TimelineFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    require(&mut problems, path, 1, "title", &file.title);
+    if file.step.is_empty() {
+        problems.push(Problem::new(path, 1, "no steps: add `[[step]]` tables"));
+    }
+    let mut steps = Vec::new();
+    for row in file.step {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        require(&mut problems, path, line, "step years", &r.years);
+        require(&mut problems, path, line, "step role", &r.role);
+        require(&mut problems, path, line, "step work", &r.work);
+        steps.push(TimelineStep {
+            years: r.years.trim().to_string(),
+            role: r.role.trim().to_string(),
+            work: r.work.trim().to_string(),
+        });
+    }
+    ok_if_clean(
+        problems,
+        Timeline {
+            title: file.title.trim().to_string(),
+            note: file.note.trim().to_string(),
+            steps,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SynonymsFile {
+    #[serde(default)]
+    synonym: Vec<Spanned<SynonymRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SynonymRow {
+    canonical: String,
+    variants: Vec<String>,
+}
+
+/// Parses `synonyms.toml`.
+pub fn parse_synonyms(path: &str, text: &str) -> Result<Vec<Synonym>, Vec<Problem>> {
+    let file: SynonymsFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for row in file.synonym {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        if require(&mut problems, path, line, "canonical", &r.canonical) {
+            let variants: Vec<String> = r
+                .variants
+                .iter()
+                .map(|v| v.trim().to_lowercase())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if variants.is_empty() {
+                problems.push(Problem::new(
+                    path,
+                    line,
+                    format!("synonym {:?} has no variants", r.canonical),
+                ));
+            }
+            out.push(Synonym {
+                canonical: r.canonical.trim().to_lowercase(),
+                variants,
+            });
+        }
+    }
+    ok_if_clean(problems, out)
+}
+

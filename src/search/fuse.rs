@@ -1,0 +1,234 @@
+//! Fusion: one ranking from the lexical and semantic signals, and the decision to answer or
+//! to say "I don't know".
+//!
+//! Ranking (hybrid): `fused = semantic + COVERAGE_WEIGHT * coverage`, where `semantic` is
+//! the passage's best cosine to the question and `coverage` the share of the question's
+//! weight its words cover (0 for passages BM25 did not find). Meaning leads; shared rare
+//! words (a tool's name, a number) break ties between passages of similar meaning. Coverage
+//! rather than raw BM25: BM25 normalised to the best candidate gives a full point to a
+//! passage that matched one word of ten, which is how long chatty messages went wrong.
+//!
+//! Decision (hybrid): answer when the best passage's fused score reaches
+//! [`ANSWER_SCORE`]; refuse otherwise. Different words never cause a refusal on their own:
+//! a paraphrase sharing no word with the base is answered on meaning alone. What it cannot
+//! do: refuse a question *about the domain* that the base does not answer ("ML architect
+//! salary in the US", "interview questions"): to a sentence-embedding model those look just
+//! like the questions the base does answer (measured in docs/QUALITY.md).
+//!
+//! Decision (lexical-only, no model): the old rule, answer when the best passage covers at
+//! least [`MIN_COVERAGE`] of the question's weight.
+//!
+//! The two constants were calibrated on the dev half of the independent question set
+//! (`tests/eval/independent-dev.jsonl`); the test half was only scored.
+
+use serde::Serialize;
+
+use super::lexical::{LexicalResult, MIN_COVERAGE};
+
+/// Weight of lexical coverage against the cosine similarity.
+pub const COVERAGE_WEIGHT: f32 = 0.15;
+/// Fused score the best passage needs for the question to be answered.
+pub const ANSWER_SCORE: f32 = 0.27;
+/// Refusals name passages at least this close as "closest sections".
+const NEAR_SCORE: f32 = 0.2;
+const NEAR_COVERAGE: f32 = 0.3;
+/// Semantic-only comparison runs (`eval --compare`): cosine needed to answer.
+pub const SEMANTIC_ONLY_SIMILARITY: f32 = ANSWER_SCORE;
+/// Added to the salary band covering the years the question states.
+const STATED_BAND_BONUS: f32 = 0.15;
+
+/// How one passage scored, shown by `ask --explain` and in `ask --json` per hit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Signals {
+    #[serde(skip)]
+    pub ord: usize,
+    /// BM25 times coverage, relative to the best lexical candidate (0..=1).
+    pub lexical: f32,
+    /// Share of the question's weight the passage's words cover (0..=1).
+    pub coverage: f32,
+    /// Cosine similarity to the question; absent without a model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<f32>,
+    /// The ranking score.
+    pub fused: f32,
+}
+
+/// Whether a question was answered, and why, in words a moderator can act on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub answered: bool,
+    pub reason: String,
+    /// Share of the question's weight in words the base does not know at all.
+    pub unknown_share: f32,
+}
+
+/// Which signals rank and decide. Engines with a model serve [`Retrieval::Hybrid`]; the other
+/// two exist to measure what each signal is worth on its own (`careerbot eval --compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrieval {
+    Lexical,
+    Semantic,
+    Hybrid,
+}
+
+impl Retrieval {
+    /// One or two words, for table headings.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Retrieval::Lexical => "lexical",
+            Retrieval::Semantic => "semantic",
+            Retrieval::Hybrid => "hybrid",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Retrieval::Lexical => "lexical only",
+            Retrieval::Semantic => "semantic only",
+            Retrieval::Hybrid => "hybrid (lexical + semantic)",
+        }
+    }
+}
+
+/// Ranks every candidate and decides. `similarities` is per passage (absent without a model,
+/// which makes every mode lexical).
+pub fn fuse(
+    lexical: &LexicalResult,
+    similarities: Option<&[f32]>,
+    stated_band: Option<usize>,
+    mode: Retrieval,
+) -> (Vec<Signals>, Decision) {
+    let similarities = similarities.filter(|_| mode != Retrieval::Lexical);
+    let best_lexical = lexical
+        .ranked
+        .first()
+        .map_or(0.0, |s| s.score)
+        .max(f32::MIN_POSITIVE);
+    let lexical_of = |ord: usize| {
+        lexical
+            .ranked
+            .iter()
+            .find(|s| s.ord == ord)
+            .map_or((0.0, 0.0), |s| (s.score / best_lexical, s.coverage))
+    };
+    match similarities {
+        None => {
+            let ranked: Vec<Signals> = lexical
+                .ranked
+                .iter()
+                .map(|s| Signals {
+                    ord: s.ord,
+                    lexical: s.score / best_lexical,
+                    coverage: s.coverage,
+                    semantic: None,
+                    fused: s.score,
+                })
+                .collect();
+            let mut decision = lexical_decision(ranked.first());
+            decision.unknown_share = lexical.unknown_share;
+            (ranked, decision)
+        }
+        Some(sims) => {
+            let mut ranked: Vec<Signals> = sims
+                .iter()
+                .enumerate()
+                .map(|(ord, &semantic)| {
+                    let (lex, coverage) = lexical_of(ord);
+                    let mut fused = semantic;
+                    if mode == Retrieval::Hybrid {
+                        fused += COVERAGE_WEIGHT * coverage;
+                        if stated_band == Some(ord) {
+                            fused += STATED_BAND_BONUS;
+                        }
+                    }
+                    Signals {
+                        ord,
+                        lexical: lex,
+                        coverage,
+                        semantic: Some(semantic),
+                        fused,
+                    }
+                })
+                .collect();
+            ranked.sort_by(|a, b| b.fused.total_cmp(&a.fused).then(a.ord.cmp(&b.ord)));
+            let mut decision = if mode == Retrieval::Semantic {
+                semantic_decision(&ranked)
+            } else {
+                hybrid_decision(&ranked)
+            };
+            decision.unknown_share = lexical.unknown_share;
+            (ranked, decision)
+        }
+    }
+}
+
+fn lexical_decision(best: Option<&Signals>) -> Decision {
+    match best {
+        None => Decision {
+            unknown_share: 0.0,
+            answered: false,
+            reason: "refused: no passage shares a word with the question".into(),
+        },
+        Some(b) if b.coverage >= MIN_COVERAGE => Decision {
+            unknown_share: 0.0,
+            answered: true,
+            reason: format!(
+                "answered: the best passage covers {:.0}% of the question's weight (at least {:.0}% needed)",
+                b.coverage * 100.0,
+                MIN_COVERAGE * 100.0
+            ),
+        },
+        Some(b) => Decision {
+            unknown_share: 0.0,
+            answered: false,
+            reason: format!(
+                "refused: the best passage covers only {:.0}% of the question's weight ({:.0}% needed)",
+                b.coverage * 100.0,
+                MIN_COVERAGE * 100.0
+            ),
+        },
+    }
+}
+
+fn hybrid_decision(ranked: &[Signals]) -> Decision {
+    let Some(best) = ranked.first() else {
+        return Decision {
+            answered: false,
+            reason: "refused: the knowledge base has no passages".into(),
+            unknown_share: 0.0,
+        };
+    };
+    let semantic = best.semantic.unwrap_or(0.0);
+    let answered = best.fused >= ANSWER_SCORE;
+    Decision {
+        answered,
+        reason: format!(
+            "{}: the best passage scores {:.2} (similarity {semantic:.2} + {COVERAGE_WEIGHT} x coverage {:.0}%); {ANSWER_SCORE:.2} needed",
+            if answered { "answered" } else { "refused" },
+            best.fused,
+            best.coverage * 100.0
+        ),
+        unknown_share: 0.0,
+    }
+}
+
+fn semantic_decision(ranked: &[Signals]) -> Decision {
+    let semantic = ranked.first().and_then(|b| b.semantic).unwrap_or(0.0);
+    let answered = semantic >= SEMANTIC_ONLY_SIMILARITY;
+    Decision {
+            unknown_share: 0.0,
+        answered,
+        reason: format!(
+            "{}: best similarity {semantic:.2} (semantic only: {SEMANTIC_ONLY_SIMILARITY:.2} needed)",
+            if answered { "answered" } else { "refused" }
+        ),
+    }
+}
+
+/// Whether a passage came near enough to be named in a refusal.
+pub fn is_near(s: &Signals) -> bool {
+    match s.semantic {
+        Some(_) => s.fused >= NEAR_SCORE,
+        None => s.coverage >= NEAR_COVERAGE,
+    }
+}

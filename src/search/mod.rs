@@ -1,0 +1,354 @@
+//! Search: turns a question in the user's own words into a ranked, confidence-checked
+//! [`Answer`]. The folder reads as the pipeline:
+//!
+//! 1. [`lexical`]: tantivy BM25 with typo correction and synonyms, and how much of the
+//!    question's weight each candidate covers;
+//! 2. [`semantic`]: sentence-embedding similarity of the question (and of the question
+//!    sentences inside a long message) to every passage;
+//! 3. [`fuse`]: one ranking from both signals, and the answer-or-refuse decision;
+//! 4. [`highlight`]: the part of the best passage worth showing, matches in bold.
+//!
+//! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
+//! decision alone; see `fuse` for both rules.
+
+pub mod fuse;
+pub mod highlight;
+pub mod lexical;
+pub mod semantic;
+mod typo;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::embed::cache::CacheStats;
+use crate::knowledge::{KnowledgeBase, Passage};
+
+pub use fuse::{Decision, Retrieval, Signals};
+pub use highlight::{highlight, snippet};
+pub use lexical::{Fields, MAX_SLOTS, MIN_COVERAGE};
+pub use semantic::{SemanticIndex, SemanticModel};
+
+/// Errors building an engine: tantivy or model failures, never user input.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("embedding the passages: {0}")]
+    Embed(#[from] crate::embed::EmbedError),
+}
+
+/// One passage in an answer, in the CLI's JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+    pub score: f32,
+    pub source: String,
+    /// How the score came about (additive key of the JSON contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<Signals>,
+}
+
+impl Hit {
+    /// A passage in hit shape, with the given score.
+    pub fn from_passage(p: &Passage, score: f32) -> Hit {
+        Hit {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            text: p.text.clone(),
+            score,
+            source: p.source.clone(),
+            signals: None,
+        }
+    }
+}
+
+/// The engine's reply to one question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    pub question: String,
+    pub answered: bool,
+    pub hits: Vec<Hit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did_you_mean: Option<String>,
+    /// Why the question was answered or refused, for `--explain` and moderators.
+    #[serde(skip)]
+    pub decision: Option<Decision>,
+    /// Index terms the question matched, for highlighting.
+    #[serde(skip)]
+    pub terms: Vec<String>,
+    /// When refused: titles of the passages that came close (but not close enough), for
+    /// "closest topics" in a polite refusal. Not part of the JSON contract.
+    #[serde(skip)]
+    pub suggestions: Vec<String>,
+}
+
+impl Answer {
+    fn empty(question: &str) -> Answer {
+        Answer {
+            question: question.to_string(),
+            answered: false,
+            hits: Vec::new(),
+            did_you_mean: None,
+            decision: None,
+            terms: Vec::new(),
+            suggestions: Vec::new(),
+        }
+    }
+}
+
+/// An engine over one knowledge base generation. Immutable: reloading builds a new one.
+pub struct Engine {
+    kb: KnowledgeBase,
+    lexical: lexical::Lexical,
+    semantic: Option<SemanticIndex>,
+    mode: Retrieval,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("passages", &self.kb.passages.len())
+            .field("content_hash", &self.kb.content_hash)
+            .field("semantic", &self.semantic.is_some())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// A lexical-only engine (no model): BM25, typos, synonyms and the coverage rule.
+    pub fn build(kb: KnowledgeBase) -> Result<Engine, SearchError> {
+        let lexical = lexical::Lexical::build(&kb)?;
+        Ok(Engine {
+            kb,
+            lexical,
+            semantic: None,
+            mode: Retrieval::Lexical,
+        })
+    }
+
+    /// A hybrid engine: lexical plus sentence embeddings of every passage (from the model's
+    /// cache where the same text was embedded before).
+    pub fn build_hybrid(kb: KnowledgeBase, model: &SemanticModel) -> Result<Engine, SearchError> {
+        let lexical = lexical::Lexical::build(&kb)?;
+        let semantic = SemanticIndex::build(&kb, model)?;
+        Ok(Engine {
+            kb,
+            lexical,
+            semantic: Some(semantic),
+            mode: Retrieval::Hybrid,
+        })
+    }
+
+    /// Builds hybrid when a model is given, lexical-only otherwise.
+    pub fn build_with(
+        kb: KnowledgeBase,
+        model: Option<&Arc<SemanticModel>>,
+    ) -> Result<Engine, SearchError> {
+        match model {
+            Some(m) => Engine::build_hybrid(kb, m),
+            None => Engine::build(kb),
+        }
+    }
+
+    /// The knowledge base this engine serves.
+    pub fn knowledge(&self) -> &KnowledgeBase {
+        &self.kb
+    }
+
+    /// Whether semantic search is on.
+    pub fn is_hybrid(&self) -> bool {
+        self.semantic.is_some() && self.mode == Retrieval::Hybrid
+    }
+
+    /// Which signals this engine ranks and decides with.
+    pub fn mode(&self) -> Retrieval {
+        if self.semantic.is_some() {
+            self.mode
+        } else {
+            Retrieval::Lexical
+        }
+    }
+
+    /// The same engine ranking with other signals (for measuring; a lexical-only engine
+    /// stays lexical).
+    pub fn with_mode(mut self, mode: Retrieval) -> Engine {
+        self.mode = mode;
+        self
+    }
+
+    /// How the passage vectors were obtained (cache hits and newly embedded), when hybrid.
+    pub fn embedding_stats(&self) -> Option<CacheStats> {
+        self.semantic.as_ref().map(|s| s.stats)
+    }
+
+    /// The schema handles (for benchmarks comparing against raw tantivy queries).
+    pub fn fields(&self) -> Fields {
+        self.lexical.fields()
+    }
+
+    /// The searcher (for benchmarks comparing against raw tantivy queries).
+    pub fn searcher(&self) -> &tantivy::Searcher {
+        self.lexical.searcher()
+    }
+
+    /// Index terms of `text` with byte ranges, for highlighting a passage.
+    pub fn terms_in(&self, text: &str) -> Vec<(String, std::ops::Range<usize>)> {
+        self.lexical.terms_in(text)
+    }
+
+    /// Answers one question with at most `top` hits, best first.
+    pub fn ask(&self, question: &str, top: usize) -> Answer {
+        let mut answer = Answer::empty(question);
+        if top == 0 {
+            return answer;
+        }
+        let lexical = self.lexical.search(question);
+        let semantic = self.semantic.as_ref().filter(|_| self.mode != Retrieval::Lexical);
+        let similarities = match semantic {
+            Some(index) => match index.similarities(question) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    // The model failed on this text (it should not): fall back to the
+                    // lexical answer rather than no answer.
+                    tracing::error!(error = %e, "semantic search failed; answering lexically");
+                    None
+                }
+            },
+            None => None,
+        };
+        let stated_band = self.lexical.stated_band(question);
+        let (ranked, decision) =
+            fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
+        answer.did_you_mean = lexical.did_you_mean.clone();
+        answer.terms = lexical.terms;
+        if decision.answered {
+            answer.answered = true;
+            answer.hits = ranked
+                .iter()
+                .take(top)
+                .map(|s| {
+                    let mut hit = Hit::from_passage(&self.kb.passages[s.ord], s.fused);
+                    hit.signals = Some(*s);
+                    hit
+                })
+                .collect();
+        } else {
+            answer.did_you_mean = None;
+            answer.suggestions = ranked
+                .iter()
+                .take(3)
+                .filter(|s| fuse::is_near(s))
+                .map(|s| self.kb.passages[s.ord].title.clone())
+                .collect();
+        }
+        answer.decision = Some(decision);
+        answer
+    }
+
+    /// Like [`Engine::ask`], but every candidate with its signals, answered or not: for
+    /// `--explain` on a refusal.
+    pub fn explain(&self, question: &str, top: usize) -> (Answer, Vec<(String, Signals)>) {
+        let answer = self.ask(question, top);
+        let lexical = self.lexical.search(question);
+        let similarities = self
+            .semantic
+            .as_ref()
+            .and_then(|index| index.similarities(question).ok());
+        let stated_band = self.lexical.stated_band(question);
+        let (ranked, _) = fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
+        let candidates = ranked
+            .into_iter()
+            .take(top.max(3))
+            .map(|s| (self.kb.passages[s.ord].title.clone(), s))
+            .collect();
+        (answer, candidates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::SourceFile;
+
+    pub(crate) fn engine() -> Engine {
+        let files = [
+            ("k/pay.md", "+++\nid = \"pay\"\ntitle = \"Pay\"\n+++\n## Salary for seniors\nSenior architects earn 40-60 LPA.\n## Salary for freshers\nEntry level pays 10-18 LPA.\n"),
+            ("k/skills.md", "+++\nid = \"skills\"\ntitle = \"Skills\"\n+++\n## Databases\nSQL, NoSQL and graph databases.\n## Kubernetes\nContainers with Docker and Kubernetes.\n## Mathematics\nLinear algebra and eigen decomposition.\n"),
+            ("k/synonyms.toml", "[[synonym]]\ncanonical = \"salary\"\nvariants = [\"pay\", \"package\", \"ctc\"]\n[[synonym]]\ncanonical = \"kubernetes\"\nvariants = [\"k8s\"]\n"),
+        ];
+        let files: Vec<SourceFile> = files
+            .iter()
+            .map(|(p, t)| SourceFile {
+                path: p.to_string(),
+                bytes: t.as_bytes().to_vec(),
+            })
+            .collect();
+        Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn ranks_the_matching_section_first() {
+        let e = engine();
+        let a = e.ask("senior salary", 3);
+        assert!(a.answered);
+        assert_eq!(a.hits[0].id, "pay/salary-for-seniors");
+        assert!(a.did_you_mean.is_none());
+    }
+
+    #[test]
+    fn corrects_typos_and_says_so() {
+        let e = engine();
+        let a = e.ask("salery senoir", 3);
+        assert!(a.answered, "{a:?}");
+        assert_eq!(a.hits[0].id, "pay/salary-for-seniors");
+        assert_eq!(a.did_you_mean.as_deref(), Some("salary senior"));
+    }
+
+    #[test]
+    fn synonyms_expand() {
+        let e = engine();
+        let a = e.ask("what about k8s", 1);
+        assert!(a.answered, "{a:?}");
+        assert_eq!(a.hits[0].id, "skills/kubernetes");
+        let a = e.ask("fresher ctc", 1);
+        assert_eq!(a.hits[0].id, "pay/salary-for-freshers", "{a:?}");
+    }
+
+    #[test]
+    fn off_topic_is_refused() {
+        let e = engine();
+        for q in [
+            "recipe for butter chicken",
+            "zzzz xkcd lorem",
+            "",
+            "???",
+            "what is it",
+        ] {
+            let a = e.ask(q, 3);
+            assert!(!a.answered, "{q:?} answered: {a:?}");
+            assert!(a.hits.is_empty());
+        }
+    }
+
+    #[test]
+    fn top_zero_is_an_empty_refusal() {
+        let a = engine().ask("senior salary", 0);
+        assert!(!a.answered && a.hits.is_empty());
+    }
+
+    #[test]
+    fn highlight_marks_and_cuts_on_char_boundaries() {
+        let e = engine();
+        let text = "Linear algebra and eigen decomposition.";
+        let s = snippet(&e, text, &["eigen".to_string()], 100);
+        assert_eq!(s, "Linear algebra and **eigen** decomposition.");
+        let long = format!("{} eigen {}", "é".repeat(300), "ü".repeat(300));
+        let s = snippet(&e, &long, &["eigen".to_string()], 60);
+        assert!(s.contains("**eigen**"), "{s}");
+        assert!(s.chars().count() <= 60, "{} chars: {s}", s.chars().count());
+        assert!(s.starts_with('…') && s.ends_with('…'));
+    }
+}

@@ -1,0 +1,231 @@
+//! Semantic retrieval: how close in meaning the question is to each passage.
+//!
+//! Each passage is embedded whole (its document and section titles first, for context) and,
+//! when it is long, also in chunks of a few sentences, because a fact buried in a long passage
+//! ("Kleppmann's book") is diluted in one whole-passage vector. A passage's similarity is its
+//! best vector's cosine.
+//!
+//! Questions are embedded whole; a long chatty message ("I'm a backend dev with 3 years
+//! in Java... do I need a master's?") is also embedded per question sentence, since the
+//! context around the question pulls the whole-message vector away from what is asked.
+
+use std::sync::Arc;
+
+use crate::embed::cache::{CacheStats, VectorCache};
+use crate::embed::{cosine, EmbedError, Embedder};
+use crate::knowledge::{KnowledgeBase, Passage};
+
+/// Passages longer than this many words are also embedded in chunks.
+const CHUNK_WORDS: usize = 40;
+/// Messages longer than this many words also have their question sentences embedded.
+const LONG_MESSAGE_WORDS: usize = 20;
+/// At most this many extra question sentences are embedded per message.
+const MAX_QUESTION_SENTENCES: usize = 3;
+
+/// The model and its vector cache: loaded once per process, shared by every generation.
+#[derive(Debug)]
+pub struct SemanticModel {
+    pub embedder: Arc<Embedder>,
+    pub cache: Arc<VectorCache>,
+}
+
+/// Why the model could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    Fetch(#[from] crate::embed::fetch::FetchError),
+    #[error("loading the model from {dir}: {source}")]
+    Load {
+        dir: std::path::PathBuf,
+        source: EmbedError,
+    },
+}
+
+impl SemanticModel {
+    /// The model from `explicit` (a directory the user named) or the cache, fetched on first
+    /// use; the vector cache beside it. See [`crate::embed::fetch`] for the order tried.
+    pub fn load(explicit: Option<&std::path::Path>) -> Result<SemanticModel, ModelError> {
+        use crate::embed::fetch;
+        let cache_root = fetch::default_cache_root();
+        let dir = fetch::model_dir(
+            explicit,
+            &cache_root,
+            &fetch::MINILM,
+            &fetch::Endpoints::from_env(),
+        )?;
+        let embedder = Embedder::load(&dir).map_err(|source| ModelError::Load {
+            dir: dir.clone(),
+            source,
+        })?;
+        let cache = VectorCache::open(&cache_root, &embedder);
+        Ok(SemanticModel {
+            embedder: Arc::new(embedder),
+            cache: Arc::new(cache),
+        })
+    }
+}
+
+/// Passage vectors for one knowledge base generation.
+pub struct SemanticIndex {
+    embedder: Arc<Embedder>,
+    /// Every vector, and the passage it belongs to.
+    vectors: Vec<Vec<f32>>,
+    owner: Vec<usize>,
+    passages: usize,
+    /// How this generation's vectors were obtained.
+    pub stats: CacheStats,
+}
+
+impl SemanticIndex {
+    /// Embeds every passage (cached vectors are reused).
+    pub fn build(kb: &KnowledgeBase, model: &SemanticModel) -> Result<SemanticIndex, EmbedError> {
+        let mut texts = Vec::new();
+        let mut owner = Vec::new();
+        for (ord, p) in kb.passages.iter().enumerate() {
+            for text in passage_texts(p) {
+                texts.push(text);
+                owner.push(ord);
+            }
+        }
+        let (vectors, stats) = model.cache.embed(&model.embedder, &texts)?;
+        Ok(SemanticIndex {
+            embedder: model.embedder.clone(),
+            vectors,
+            owner,
+            passages: kb.passages.len(),
+            stats,
+        })
+    }
+
+    /// Cosine similarity of the question to every passage (by passage index).
+    pub fn similarities(&self, question: &str) -> Result<Vec<f32>, EmbedError> {
+        let queries = question_texts(question);
+        let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
+        let query_vectors = if refs.len() == 1 {
+            vec![self.embedder.embed_one(refs[0])?]
+        } else {
+            self.embedder.embed(&refs)?
+        };
+        let mut best = vec![f32::MIN; self.passages];
+        for (v, &ord) in self.vectors.iter().zip(&self.owner) {
+            for q in &query_vectors {
+                let c = cosine(q, v);
+                if c > best[ord] {
+                    best[ord] = c;
+                }
+            }
+        }
+        for b in &mut best {
+            if *b == f32::MIN {
+                *b = 0.0;
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// The texts a passage is embedded as: whole, then chunks of sentences when it is long.
+pub fn passage_texts(p: &Passage) -> Vec<String> {
+    let context = if p.doc_title.is_empty() || p.doc_title == p.title {
+        p.title.clone()
+    } else {
+        format!("{}: {}", p.doc_title, p.title)
+    };
+    // The titles alone too: short, and they say what the passage is about.
+    let mut out = vec![format!("{context}. {}", p.text), context.clone()];
+    let words = p.text.split_whitespace().count();
+    if words > CHUNK_WORDS {
+        let mut chunk = String::new();
+        let mut chunk_words = 0;
+        for sentence in sentences(&p.text) {
+            let n = sentence.split_whitespace().count();
+            if chunk_words > 0 && chunk_words + n > CHUNK_WORDS {
+                out.push(format!("{context}. {chunk}"));
+                chunk.clear();
+                chunk_words = 0;
+            }
+            if !chunk.is_empty() {
+                chunk.push(' ');
+            }
+            chunk.push_str(sentence);
+            chunk_words += n;
+        }
+        if chunk_words > 0 {
+            out.push(format!("{context}. {chunk}"));
+        }
+    }
+    out
+}
+
+/// The texts a question is embedded as: whole, plus its question sentences when long.
+pub fn question_texts(question: &str) -> Vec<String> {
+    let whole = question.trim().to_string();
+    let mut out = vec![whole];
+    if question.split_whitespace().count() <= LONG_MESSAGE_WORDS {
+        return out;
+    }
+    let all: Vec<&str> = sentences(question).collect();
+    let mut asked: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|s| s.ends_with('?'))
+        .collect();
+    if asked.is_empty() {
+        // No question mark: people put the ask last ("... so what should I learn first").
+        asked.extend(all.last().copied());
+    }
+    for s in asked.into_iter().rev().take(MAX_QUESTION_SENTENCES) {
+        if s.split_whitespace().count() >= 2 && !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}
+
+/// Sentences of `text`: split after `.`, `!`, `?` or a line break, trimmed, non-empty.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut cuts = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        let boundary = match c {
+            '\n' => true,
+            '.' | '!' | '?' => bytes.get(end).is_none_or(|b| b.is_ascii_whitespace()),
+            _ => false,
+        };
+        if boundary {
+            cuts.push(&text[start..end]);
+            start = end;
+        }
+    }
+    cuts.push(&text[start..]);
+    cuts.into_iter()
+        .map(str::trim)
+        .filter(|s| !s.trim_matches(|c: char| !c.is_alphanumeric()).is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_split_on_ends_and_lines() {
+        let s: Vec<&str> = sentences("Hi all. I use v1.2 daily!\nDo I need a degree? thanks").collect();
+        assert_eq!(s, ["Hi all.", "I use v1.2 daily!", "Do I need a degree?", "thanks"]);
+    }
+
+    #[test]
+    fn long_messages_add_their_question_sentences() {
+        let short = question_texts("do I need a degree?");
+        assert_eq!(short, ["do I need a degree?"]);
+        let long = "Hey all, I'm a backend dev with 3 years in Java and I do Kaggle on weekends. \
+                    My company has no ML team. Do I need a master's or can I skip it? Thanks!";
+        let q = question_texts(long);
+        assert_eq!(q.len(), 2, "{q:?}");
+        assert_eq!(q[1], "Do I need a master's or can I skip it?");
+        let no_mark = "I have been a data analyst for four years now and I want to move up, \
+                       tell me which cloud platform to learn first";
+        assert_eq!(question_texts(no_mark).len(), 1, "one sentence: nothing extra");
+    }
+}
