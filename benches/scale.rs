@@ -168,6 +168,7 @@ fn main() {
             black_box(lookup::autocomplete(
                 black_box(partial),
                 names.iter().map(String::as_str),
+                25,
             ));
             samples.push(t.elapsed());
         }

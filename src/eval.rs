@@ -225,7 +225,9 @@ pub fn compare_table(runs: &[(&str, EvalReport)]) -> String {
     };
     row("top-1", &|r| format!("{:.2}", r.top1()));
     row("recall@3", &|r| format!("{:.2}", r.recall3()));
-    row("off-topic refused", &|r| format!("{}/{}", r.refused(), r.off_topic()));
+    row("off-topic refused", &|r| {
+        format!("{}/{}", r.refused(), r.off_topic())
+    });
     let Some((_, first)) = runs.first() else {
         return out;
     };
@@ -241,7 +243,11 @@ pub fn compare_table(runs: &[(&str, EvalReport)]) -> String {
         };
         row(&label, &|r| {
             let cases: Vec<&CaseResult> = r.cases.iter().filter(|c| c.kind == kind).collect();
-            format!("{}/{}", cases.iter().filter(|c| c.top1).count(), cases.len())
+            format!(
+                "{}/{}",
+                cases.iter().filter(|c| c.top1).count(),
+                cases.len()
+            )
         });
     }
     out

@@ -11,10 +11,6 @@ use crate::knowledge::{KnowledgeBase, Phase, SalaryBand, SkillArea};
 
 /// A name match must score at least this (0..=1) to be taken as what the user meant.
 pub const MATCH_THRESHOLD: f64 = 0.8;
-/// Discord shows at most 25 autocomplete choices.
-pub const MAX_CHOICES: usize = 25;
-/// Discord rejects choice names longer than 100 characters.
-pub const MAX_CHOICE_CHARS: usize = 100;
 
 /// Nothing matched what the user typed; carries the closest names to offer instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,13 +176,18 @@ pub fn phase<'a>(kb: &'a KnowledgeBase, query: &str) -> Result<&'a Phase, NotFou
     )
 }
 
-/// Autocomplete choices for `partial` among `names`: best first, at most [`MAX_CHOICES`],
-/// each at most [`MAX_CHOICE_CHARS`] characters. An empty `partial` lists names in order.
-pub fn autocomplete<'a>(partial: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+/// Autocomplete choices for `partial` among `names`: best first, at most `limit`. An empty
+/// `partial` lists names in order. (How many a client shows, and how long a name may be, is
+/// the client's rule: the bot applies Discord's.)
+pub fn autocomplete<'a>(
+    partial: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    limit: usize,
+) -> Vec<String> {
     let names: Vec<&str> = names.into_iter().collect();
-    autocomplete_indices(partial, names.iter().copied())
+    autocomplete_indices(partial, names.iter().copied(), limit)
         .into_iter()
-        .map(|i| truncate_chars(names[i], MAX_CHOICE_CHARS))
+        .map(|i| names[i].to_string())
         .collect()
 }
 
@@ -195,13 +196,14 @@ pub fn autocomplete<'a>(partial: &str, names: impl IntoIterator<Item = &'a str>)
 pub fn autocomplete_indices<'a>(
     partial: &str,
     names: impl IntoIterator<Item = &'a str>,
+    limit: usize,
 ) -> Vec<usize> {
     let q = normalize(partial);
     if q.is_empty() {
         // Nothing typed yet: the first names in their own order, no scoring needed.
         return names
             .into_iter()
-            .take(MAX_CHOICES)
+            .take(limit)
             .enumerate()
             .map(|(i, _)| i)
             .collect();
@@ -220,11 +222,7 @@ pub fn autocomplete_indices<'a>(
         .filter(|(s, _, _)| q.is_empty() || *s >= 0.5)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored
-        .into_iter()
-        .take(MAX_CHOICES)
-        .map(|(_, i, _)| i)
-        .collect()
+    scored.into_iter().take(limit).map(|(_, i, _)| i).collect()
 }
 
 /// `s` cut to at most `max` characters, ending in "…" when cut.
@@ -341,16 +339,15 @@ milestones = "m"
     #[test]
     fn autocomplete_ranks_and_caps() {
         let names: Vec<String> = (0..40).map(|i| format!("Area number {i}")).collect();
-        let all = autocomplete("", names.iter().map(String::as_str));
-        assert_eq!(all.len(), MAX_CHOICES);
+        let all = autocomplete("", names.iter().map(String::as_str), 25);
+        assert_eq!(all.len(), 25);
         assert_eq!(all[0], "Area number 0");
         let kb = kb();
-        let ranked = autocomplete("ops", kb.skills.iter().map(|a| a.name.as_str()));
+        let ranked = autocomplete("ops", kb.skills.iter().map(|a| a.name.as_str()), 25);
         assert_eq!(ranked[0], "MLOps & DevOps");
-        let long = "x".repeat(300);
         assert_eq!(
-            autocomplete("x", [long.as_str()])[0].chars().count(),
-            MAX_CHOICE_CHARS
+            autocomplete("area", names.iter().map(String::as_str), 3).len(),
+            3
         );
     }
 }

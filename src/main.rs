@@ -1,7 +1,7 @@
 //! `careerbot`: command-line glue over the library. Parses arguments, loads the knowledge
 //! base, calls the engine or a renderer, prints. Errors get context here and nowhere else.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -129,7 +129,8 @@ fn semantic_model(cli: &Cli) -> anyhow::Result<Option<Arc<SemanticModel>>> {
     if cli.lexical_only {
         return Ok(None);
     }
-    let model = SemanticModel::load(cli.model.as_deref()).context("loading the sentence-embedding model")?;
+    let model = SemanticModel::load(cli.model.as_deref())
+        .context("loading the sentence-embedding model")?;
     Ok(Some(Arc::new(model)))
 }
 
@@ -157,7 +158,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if json {
                     println!("{}", serde_json::to_string(&answer)?);
                 } else {
-                    print!("{}", card_text(&render::answer_card(&engine, &answer)));
+                    print!(
+                        "{}",
+                        card_text(&render::answer_card(&engine, &answer, &render::CLI))
+                    );
                 }
             }
         }
@@ -172,7 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Skills { area } => {
             let kb = load(&cli.knowledge)?;
-            return print_card(render::skills_card(&kb, area.as_deref()));
+            return print_card(render::skills_card(&kb, area.as_deref(), &render::CLI));
         }
         Command::Salary { level, years } => {
             let kb = load(&cli.knowledge)?;
@@ -184,6 +188,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { json } => {
             let kb = load(&cli.knowledge)?;
+            let problems = careerbot::bot::discord_problems(&kb);
+            if !problems.is_empty() {
+                let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+                anyhow::bail!(
+                    "the knowledge base breaks Discord's limits:\n{}",
+                    lines.join("\n")
+                );
+            }
             if json {
                 let hits: Vec<Hit> = kb
                     .passages
@@ -209,65 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             compare,
             ref dump,
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let cases = eval::parse_cases(&file.display().to_string(), &text).map_err(|errs| {
-                let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-                anyhow::anyhow!("bad question set:\n{}", lines.join("\n"))
-            })?;
-            if compare {
-                let kb = load(&cli.knowledge)?;
-                let model = semantic_model(&cli)?
-                    .context("--compare needs the model (drop --lexical-only)")?;
-                let mut runs = Vec::new();
-                for mode in [Retrieval::Lexical, Retrieval::Semantic, Retrieval::Hybrid] {
-                    let engine = Engine::build_hybrid(kb.clone(), &model)
-                        .context("building the search index")?
-                        .with_mode(mode);
-                    runs.push((mode.short_label(), eval::run(&engine, &cases)));
-                }
-                println!("questions: {}", cases.len());
-                print!("{}", eval::compare_table(&runs));
-                return Ok(ExitCode::SUCCESS);
-            }
-            let engine = engine(&cli)?;
-            if let Some(path) = dump {
-                let lines: Vec<String> = eval::dump(&engine, &cases)
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect();
-                std::fs::write(path, lines.join("\n") + "\n")
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
-            let report = eval::run(&engine, &cases);
-            println!(
-                "engine: {}",
-                if engine.is_hybrid() { "hybrid (lexical + semantic)" } else { "lexical only" }
-            );
-            if verbose {
-                for c in report.cases.iter().filter(|c| !c.top1) {
-                    println!(
-                        "miss (line {}, {}): {:?} -> {:?}",
-                        c.line, c.kind, c.question, c.got
-                    );
-                    let (answer, candidates) = engine.explain(&c.question, 3);
-                    if let Some(d) = &answer.decision {
-                        println!("    {}", d.reason);
-                    }
-                    for (title, s) in candidates.iter().take(3) {
-                        println!(
-                            "    sem {:.3} lex {:.3} cov {:.2} fused {:.3}  {title}",
-                            s.semantic.unwrap_or(f32::NAN),
-                            s.lexical,
-                            s.coverage,
-                            s.fused
-                        );
-                    }
-                }
-            }
-            print!("{}", report.summary());
-        }
+        } => return eval_command(&cli, file, verbose, compare, dump.as_deref()),
         Command::Synth {
             passages,
             seed,
@@ -295,6 +249,71 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `careerbot eval`: scores a question set (or compares the three engines on it).
+fn eval_command(
+    cli: &Cli,
+    file: &Path,
+    verbose: bool,
+    compare: bool,
+    dump: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let cases = eval::parse_cases(&file.display().to_string(), &text).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("bad question set:\n{}", lines.join("\n"))
+    })?;
+    if compare {
+        let kb = load(&cli.knowledge)?;
+        let model =
+            semantic_model(cli)?.context("--compare needs the model (drop --lexical-only)")?;
+        let mut runs = Vec::new();
+        for mode in [Retrieval::Lexical, Retrieval::Semantic, Retrieval::Hybrid] {
+            let engine = Engine::build_hybrid(kb.clone(), &model)
+                .context("building the search index")?
+                .with_mode(mode);
+            runs.push((mode.short_label(), eval::run(&engine, &cases)));
+        }
+        println!("questions: {}", cases.len());
+        print!("{}", eval::compare_table(&runs));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine = engine(cli)?;
+    if let Some(path) = dump {
+        let lines: Vec<String> = eval::dump(&engine, &cases)
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let report = eval::run(&engine, &cases);
+    println!("engine: {}", engine.mode().label());
+    if verbose {
+        for c in report.cases.iter().filter(|c| !c.top1) {
+            println!(
+                "miss (line {}, {}): {:?} -> {:?}",
+                c.line, c.kind, c.question, c.got
+            );
+            let (answer, candidates) = engine.explain(&c.question, 3);
+            if let Some(d) = &answer.decision {
+                println!("    {}", d.reason);
+            }
+            for (title, s) in candidates.iter().take(3) {
+                println!(
+                    "    sem {:.3} lex {:.3} cov {:.2} fused {:.3}  {title}",
+                    s.semantic.unwrap_or(f32::NAN),
+                    s.lexical,
+                    s.coverage,
+                    s.fused
+                );
+            }
+        }
+    }
+    print!("{}", report.summary());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,23 @@ use crate::knowledge::{band_line, phase_line, step_line, KnowledgeBase};
 use crate::lookup::{self, NotFound};
 use crate::search::{Answer, Engine, Signals};
 
+/// How the lookups are invoked where the card is shown: `/skills` in Discord, `careerbot
+/// skills` in a terminal. The renderers name them through this, so the command syntax of
+/// each front end stays in that front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invocations {
+    /// The three lookups, e.g. "/skills, /salary, /timeline".
+    pub lookups: &'static str,
+    /// One skill area, e.g. "/skills area:<name>".
+    pub skill_area: &'static str,
+}
+
+/// The terminal's invocations.
+pub const CLI: Invocations = Invocations {
+    lookups: "careerbot skills, careerbot salary, careerbot timeline",
+    skill_area: "careerbot skills <area>",
+};
+
 /// One reply: what a user sees for a question or a lookup.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Card {
@@ -25,9 +42,9 @@ pub struct Card {
 
 /// The card for an answer: best passage, its title as citation, up to two "see also" titles,
 /// and a "did you mean" line; or a polite refusal with the closest topics.
-pub fn answer_card(engine: &Engine, answer: &Answer) -> Card {
+pub fn answer_card(engine: &Engine, answer: &Answer, how: &Invocations) -> Card {
     let Some(best) = answer.hits.first().filter(|_| answer.answered) else {
-        return refusal_card(engine.knowledge(), &answer.suggestions);
+        return refusal_card(engine.knowledge(), &answer.suggestions, how);
     };
     let mut fields = Vec::new();
     let see_also: Vec<&str> = answer
@@ -56,15 +73,7 @@ pub fn answer_card(engine: &Engine, answer: &Answer) -> Card {
 pub fn explain_text(engine: &Engine, answer: &Answer, candidates: &[(String, Signals)]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "question: {}", answer.question);
-    let _ = writeln!(
-        out,
-        "engine: {}",
-        if engine.is_hybrid() {
-            "hybrid (lexical + semantic)"
-        } else {
-            "lexical only"
-        }
-    );
+    let _ = writeln!(out, "engine: {}", engine.mode().label());
     if let Some(q) = &answer.did_you_mean {
         let _ = writeln!(out, "did you mean: {q}");
     }
@@ -97,7 +106,7 @@ fn source_name(source: &str) -> &str {
     source.rsplit(['/', '\\']).next().unwrap_or(source)
 }
 
-fn refusal_card(kb: &KnowledgeBase, closest: &[String]) -> Card {
+fn refusal_card(kb: &KnowledgeBase, closest: &[String], how: &Invocations) -> Card {
     let mut topics: Vec<&str> = Vec::new();
     for p in &kb.passages {
         if !topics.contains(&p.doc_title.as_str()) {
@@ -116,7 +125,10 @@ fn refusal_card(kb: &KnowledgeBase, closest: &[String]) -> Card {
     }
     fields.push((
         "Try".into(),
-        "/skills, /salary, /timeline, or ask about the role, education, resources or common mistakes".into(),
+        format!(
+            "{}, or ask about the role, education, resources or common mistakes",
+            how.lookups
+        ),
     ));
     Card {
         title: "Sorry, I don't know that one".into(),
@@ -128,7 +140,11 @@ fn refusal_card(kb: &KnowledgeBase, closest: &[String]) -> Card {
 }
 
 /// All skill areas with one line each, or one area with its items.
-pub fn skills_card(kb: &KnowledgeBase, area: Option<&str>) -> Result<Card, NotFound> {
+pub fn skills_card(
+    kb: &KnowledgeBase,
+    area: Option<&str>,
+    how: &Invocations,
+) -> Result<Card, NotFound> {
     match area.map(str::trim).filter(|a| !a.is_empty()) {
         None => {
             let mut body = String::new();
@@ -138,7 +154,7 @@ pub fn skills_card(kb: &KnowledgeBase, area: Option<&str>) -> Result<Card, NotFo
             Ok(Card {
                 title: "Skill areas".into(),
                 body: body.trim_end().to_string(),
-                footer: Some("Pick one for its details: /skills area:<name>".into()),
+                footer: Some(format!("Pick one for its details: {}", how.skill_area)),
                 ..Card::default()
             })
         }
@@ -297,13 +313,13 @@ mod tests {
                 .to_vec(),
         }];
         let e = Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap();
-        let c = answer_card(&e, &e.ask("pizza dough", 3));
+        let c = answer_card(&e, &e.ask("pizza dough", 3), &CLI);
         assert!(c.body.contains("The role"));
         assert!(
             c.fields.iter().all(|(n, _)| n != "Closest sections"),
             "nothing came close"
         );
-        let c = answer_card(&e, &e.ask("architects baking sourdough bread", 3));
+        let c = answer_card(&e, &e.ask("architects design sourdough", 3), &CLI);
         assert!(
             c.fields
                 .iter()
@@ -311,7 +327,7 @@ mod tests {
             "{:?}",
             c.fields
         );
-        let c = answer_card(&e, &e.ask("architects", 3));
+        let c = answer_card(&e, &e.ask("architects", 3), &CLI);
         assert_eq!(c.title, "One");
         assert_eq!(c.footer.as_deref(), Some("Source: a.md"));
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use careerbot::bot::{Bot, Config, Served};
+use careerbot::search::SemanticModel;
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
 use support::emulator::{
@@ -49,16 +50,41 @@ struct Harness {
     commands: (String, Value),
 }
 
+/// The real model, loaded once for the whole test binary (fetched if missing; never skipped).
+fn model() -> Arc<SemanticModel> {
+    static MODEL: std::sync::OnceLock<Arc<SemanticModel>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| Arc::new(SemanticModel::load(None).expect("the model loads or is fetched")))
+        .clone()
+}
+
 impl Harness {
     async fn start(
         test: &str,
         tweak: impl FnOnce(&mut Config),
         edit_kb: impl FnOnce(&Path),
     ) -> Harness {
+        Harness::start_with(test, None, tweak, edit_kb).await
+    }
+
+    /// A bot serving the hybrid engine, as `careerbot serve` does by default.
+    async fn start_hybrid(test: &str, tweak: impl FnOnce(&mut Config)) -> Harness {
+        let model = tokio::task::spawn_blocking(model)
+            .await
+            .expect("model task");
+        Harness::start_with(test, Some(model), tweak, |_| {}).await
+    }
+
+    async fn start_with(
+        test: &str,
+        model: Option<Arc<SemanticModel>>,
+        tweak: impl FnOnce(&mut Config),
+        edit_kb: impl FnOnce(&Path),
+    ) -> Harness {
         let emu = Emulator::start().await;
         let dir = knowledge_copy(test);
         edit_kb(&dir);
-        let served = Arc::new(Served::load(&dir).expect("test knowledge loads"));
+        let served = Arc::new(Served::load_with(&dir, model).expect("test knowledge loads"));
         let mut config = Config::default();
         config.http_proxy = Some(emu.rest_url());
         config.moderator_role_ids = vec![MOD_ROLE];
@@ -283,6 +309,60 @@ async fn ask_cites_the_right_section_even_misspelled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hybrid_bot_answers_in_the_users_words_and_says_so_in_help() {
+    let h = Harness::start_hybrid("hybrid", |_| {}).await;
+    // No word of this is in the salary section; the lexical engine refuses it.
+    let r = h.ask("what's the typical paycheck for this job").await;
+    assert_eq!(r.kind(), 4, "answered directly: {:?}", r.callback);
+    assert!(
+        title(&r).to_lowercase().contains("salar"),
+        "{}: {}",
+        title(&r),
+        description(&r)
+    );
+    assert!(description(&r).contains("LPA"), "{}", description(&r));
+    assert_no_pings(&r);
+    let r = h.ask("how long do I boil spaghetti").await;
+    assert!(
+        description(&r).contains("I don't have that in my knowledge base"),
+        "{}",
+        description(&r)
+    );
+    let r = h.slash("help", Value::Null, &Who::member(9)).await;
+    assert!(
+        description(&r).contains("Semantic search is on"),
+        "{}",
+        description(&r)
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_is_deferred_then_delivered() {
+    // defer_after_ms = 0: every answer counts as slow, so the deferral path runs for sure.
+    let h = Harness::start("defer", |c| c.defer_after_ms = 0, |_| {}).await;
+    let r = h
+        .slash(
+            "ask",
+            json!([
+                string_opt("question", "do I need a degree"),
+                bool_opt("private", true)
+            ]),
+            &Who::member(8),
+        )
+        .await;
+    assert_eq!(r.kind(), 5, "deferred: {:?}", r.callback);
+    assert!(r.is_ephemeral(), "a private question is deferred privately");
+    let followup = r
+        .followup
+        .as_ref()
+        .expect("the answer follows the deferral");
+    let text = followup["embeds"][0]["description"].as_str().unwrap_or("");
+    assert!(text.to_lowercase().contains("degree"), "{followup}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_topic_ask_is_a_friendly_refusal_with_topics() {
     let h = Harness::start("offtopic", |_| {}, |_| {}).await;
     let r = h.ask("recipe for butter chicken").await;
@@ -366,6 +446,10 @@ async fn lookups_and_help_happy_paths() {
         .as_str()
         .unwrap_or("")
         .contains("generation 1"));
+    assert!(
+        description(&r).contains("Semantic search is off"),
+        "a lexical-only bot says so"
+    );
     h.stop().await;
 }
 

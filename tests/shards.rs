@@ -186,8 +186,10 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
     // A moderator edits the knowledge and runs /reload on shard 0.
     let question = json!([string_opt("question", "terraform infrastructure as code")]);
     let r = send(&emu, &procs, "ask", question.clone(), &who(3, g1)).await;
+    // Before the edit the section does not exist (the hybrid engine may still answer from
+    // the closest existing section, such as the infrastructure phase).
     assert!(
-        embed_text(&r).contains("I don't have that"),
+        !embed_text(&r).contains("Terraform for ML platforms"),
         "{}",
         embed_text(&r)
     );

@@ -15,6 +15,12 @@ use crate::lookup::{self, NotFound};
 use crate::render::{self, Card};
 use crate::search;
 
+/// How the lookups are invoked in Discord, for the cards that mention them.
+pub const SLASH: render::Invocations = render::Invocations {
+    lookups: "/skills, /salary, /timeline",
+    skill_area: "/skills area:<name>",
+};
+
 /// Longest question `/ask` takes (Discord enforces it too, via `max_length`).
 pub const MAX_QUESTION_CHARS: usize = 300;
 /// Hits fetched per question: the best and two "see also".
@@ -119,18 +125,31 @@ pub async fn ask(
         let question = question.to_string();
         tokio::task::spawn_blocking(move || generation.engine.ask(&question, HITS))
     };
-    let answer = match tokio::time::timeout(ctx.data().config.defer_after(), &mut work).await {
-        Ok(done) => done,
-        Err(_) => {
-            if ephemeral {
-                ctx.defer_ephemeral().await?;
+    // `defer_after_ms = 0` means "always defer".
+    let defer_after = ctx.data().config.defer_after();
+    let quick = if defer_after.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(defer_after, &mut work).await.ok()
+    };
+    let answer = match quick {
+        Some(done) => done,
+        None => {
+            let deferred = if ephemeral {
+                ctx.defer_ephemeral().await
             } else {
-                ctx.defer().await?;
+                ctx.defer().await
+            };
+            if let Err(e) = deferred {
+                // The engine keeps running; its answer has nowhere to go.
+                tracing::warn!(error = %e, "could not defer a slow /ask; dropping its answer");
+                return Err(e.into());
             }
             work.await
         }
     }
-    .map_err(|e| BotError::Internal(format!("answering failed: {e}")))?;
+    // A panic message could quote the question: say only that it failed.
+    .map_err(|e| BotError::Internal(format!("the engine failed (panicked: {})", e.is_panic())))?;
     // What was asked is the user's business: only at debug level, never at info.
     tracing::debug!(question, "ask");
     tracing::info!(
@@ -140,7 +159,7 @@ pub async fn ask(
         hybrid = generation.engine.is_hybrid(),
         "ask"
     );
-    let card = render::answer_card(&generation.engine, &answer);
+    let card = render::answer_card(&generation.engine, &answer, &SLASH);
     let engine = &generation.engine;
     let parts = embed_parts(&card, |text, room| {
         search::snippet(engine, text, &answer.terms, room)
@@ -189,18 +208,22 @@ fn ranked_choices(
     labels: &[String],
     value: impl Fn(usize) -> String,
 ) -> serenity::CreateAutocompleteResponse {
-    let choices = lookup::autocomplete_indices(partial, labels.iter().map(String::as_str))
-        .into_iter()
-        .map(|i| choice(&labels[i], &value(i)))
-        .collect();
+    let choices = lookup::autocomplete_indices(
+        partial,
+        labels.iter().map(String::as_str),
+        super::discord::CHOICES_MAX,
+    )
+    .into_iter()
+    .map(|i| choice(&labels[i], &value(i)))
+    .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
 /// An autocomplete choice within Discord's 100-character limits.
 fn choice(label: &str, value: &str) -> serenity::AutocompleteChoice {
     serenity::AutocompleteChoice::new(
-        lookup::truncate_chars(label, lookup::MAX_CHOICE_CHARS),
-        lookup::truncate_chars(value, lookup::MAX_CHOICE_CHARS),
+        lookup::truncate_chars(label, super::discord::CHOICE_MAX_CHARS),
+        lookup::truncate_chars(value, super::discord::CHOICE_MAX_CHARS),
     )
 }
 
@@ -213,7 +236,7 @@ pub async fn skills(
     area: Option<String>,
 ) -> Result<(), BotError> {
     let generation = ctx.data().served.current();
-    let card = render::skills_card(generation.engine.knowledge(), area.as_deref())
+    let card = render::skills_card(generation.engine.knowledge(), area.as_deref(), &SLASH)
         .map_err(UserError::from)?;
     send_card(ctx, &card, None).await
 }

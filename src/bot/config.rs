@@ -83,7 +83,7 @@ pub struct Config {
     #[serde(default = "default_watch_interval")]
     pub watch_interval_secs: u64,
     /// `/ask` defers (Discord shows "thinking...") when an answer takes longer than this many
-    /// milliseconds, so the 3-second interaction deadline is never missed.
+    /// milliseconds, so the 3-second interaction deadline is never missed. 0: always defer.
     #[serde(default = "default_defer_after_ms")]
     pub defer_after_ms: u64,
     /// Semantic search (sentence embeddings beside BM25). `false`: lexical only, no model.
@@ -101,6 +101,10 @@ pub struct Config {
 fn default_watch_interval() -> u64 {
     5
 }
+
+/// Longest `defer_after_ms` accepted: the deferral itself must still reach Discord within
+/// its 3-second deadline.
+pub const MAX_DEFER_AFTER_MS: u64 = 2_000;
 
 fn default_defer_after_ms() -> u64 {
     1_000
@@ -228,6 +232,18 @@ impl Config {
                 .map_or(1, |i| i + 1);
             return Err(invalid(line, message));
         }
+        if config.defer_after_ms > MAX_DEFER_AFTER_MS {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("defer_after_ms"))
+                .map_or(1, |i| i + 1);
+            return Err(invalid(
+                line,
+                format!(
+                    "defer_after_ms must be at most {MAX_DEFER_AFTER_MS}: Discord drops an interaction not acknowledged within 3 seconds"
+                ),
+            ));
+        }
         if let Some(url) = &config.http_proxy {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid(
@@ -281,6 +297,24 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defer_after_ms_must_leave_time_for_the_deferral() {
+        let err = Config::from_toml("c.toml", "watch_interval_secs = 5\ndefer_after_ms = 2500\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c.toml:2: defer_after_ms must be at most 2000"),
+            "{err}"
+        );
+        let ok = Config::from_toml("c.toml", "defer_after_ms = 0\nsemantic = false\n").unwrap();
+        assert_eq!(ok.defer_after(), Duration::ZERO);
+        assert!(!ok.semantic);
+        assert!(
+            Config::default().semantic,
+            "semantic search is on by default"
+        );
+    }
 
     #[test]
     fn the_example_config_parses() {

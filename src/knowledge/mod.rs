@@ -37,7 +37,6 @@ pub use tables::{parse_phases, parse_salary, parse_skills, parse_synonyms, parse
 use passages::*;
 use problems::*;
 
-
 /// Whether a passage comes from guide prose, an FAQ answer or a structured table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,6 +72,9 @@ pub struct Passage {
 pub struct SkillArea {
     pub id: String,
     pub name: String,
+    /// Where the row is, for problems found by other layers (e.g. Discord's name limits).
+    pub source: String,
+    pub line: usize,
     pub aliases: Vec<String>,
     pub summary: String,
     pub items: Vec<String>,
@@ -405,7 +407,6 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
-
 /// 64-bit FNV-1a: tiny, stable across builds and platforms, enough to tell generations apart.
 struct Fnv(u64);
 
@@ -660,4 +661,3 @@ min_lpa = 70
         assert_eq!(slugify("???"), "section");
     }
 }
-

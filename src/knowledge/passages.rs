@@ -191,4 +191,3 @@ pub(super) fn timeline_passages(source: &str, t: &Timeline) -> Vec<Passage> {
     }
     out
 }
-

@@ -58,7 +58,12 @@ pub(super) fn line_of(bytes: &[u8], offset: usize) -> usize {
 
 /// Turns a toml error into a problem at the right line; `first_line` is the file line where
 /// the TOML text starts (front matter starts below the `+++`).
-pub(super) fn toml_problem(path: &str, toml_text: &str, first_line: usize, err: &toml::de::Error) -> Problem {
+pub(super) fn toml_problem(
+    path: &str,
+    toml_text: &str,
+    first_line: usize,
+    err: &toml::de::Error,
+) -> Problem {
     let line = err
         .span()
         .map_or(1, |s| line_of(toml_text.as_bytes(), s.start));
@@ -76,8 +81,10 @@ pub(super) fn span_line<T>(text: &str, s: &Spanned<T>) -> usize {
     line_of(text.as_bytes(), s.span().start)
 }
 
-
-pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, Vec<Problem>> {
+pub(super) fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &str,
+    text: &str,
+) -> Result<T, Vec<Problem>> {
     toml::from_str(text).map_err(|e| vec![toml_problem(path, text, 1, &e)])
 }
 
@@ -91,7 +98,13 @@ pub(super) fn ok_if_clean<T>(problems: Vec<Problem>, value: T) -> Result<T, Vec<
 }
 
 /// Reports a missing or blank required string at the row's line.
-pub(super) fn require(problems: &mut Vec<Problem>, path: &str, line: usize, what: &str, value: &str) -> bool {
+pub(super) fn require(
+    problems: &mut Vec<Problem>,
+    path: &str,
+    line: usize,
+    what: &str,
+    value: &str,
+) -> bool {
     if value.trim().is_empty() {
         problems.push(Problem::new(path, line, format!("{what} is empty")));
         false
@@ -99,4 +112,3 @@ pub(super) fn require(problems: &mut Vec<Problem>, path: &str, line: usize, what
         true
     }
 }
-

@@ -68,13 +68,6 @@ pub fn parse_skills(path: &str, text: &str) -> Result<Vec<SkillArea>, Vec<Proble
         let r = row.into_inner();
         check_row_id(&mut problems, &mut seen, path, line, &r.id);
         require(&mut problems, path, line, "area name", &r.name);
-        if r.name.chars().count() > 100 {
-            problems.push(Problem::new(
-                path,
-                line,
-                "area name is longer than 100 characters (Discord's limit for choices)",
-            ));
-        }
         if r.items.iter().all(|i| i.trim().is_empty()) {
             problems.push(Problem::new(
                 path,
@@ -85,6 +78,8 @@ pub fn parse_skills(path: &str, text: &str) -> Result<Vec<SkillArea>, Vec<Proble
         out.push(SkillArea {
             id: r.id,
             name: r.name.trim().to_string(),
+            source: path.to_string(),
+            line,
             aliases: r.aliases,
             summary: r.summary.trim().to_string(),
             items: r
@@ -371,4 +366,3 @@ pub fn parse_synonyms(path: &str, text: &str) -> Result<Vec<Synonym>, Vec<Proble
     }
     ok_if_clean(problems, out)
 }
-

@@ -15,6 +15,10 @@
 //! salary in the US", "interview questions"): to a sentence-embedding model those look just
 //! like the questions the base does answer (measured in docs/QUALITY.md).
 //!
+//! One more refusal: a short question that *names* something the base never mentions (an
+//! acronym or a capitalised word inside the sentence: "US", "Google", "H-1B") is about that
+//! thing, so it is refused with that reason.
+//!
 //! Decision (lexical-only, no model): the old rule, answer when the best passage covers at
 //! least [`MIN_COVERAGE`] of the question's weight.
 //!
@@ -29,9 +33,11 @@ use super::lexical::{LexicalResult, MIN_COVERAGE};
 pub const COVERAGE_WEIGHT: f32 = 0.15;
 /// Fused score the best passage needs for the question to be answered.
 pub const ANSWER_SCORE: f32 = 0.27;
+/// Questions of at most this many words are refused when they name something unknown.
+const NAMES_DECIDE_WORDS: usize = 20;
 /// Refusals name passages at least this close as "closest sections".
 const NEAR_SCORE: f32 = 0.2;
-const NEAR_COVERAGE: f32 = 0.3;
+const NEAR_COVERAGE: f32 = 0.2;
 /// Semantic-only comparison runs (`eval --compare`): cosine needed to answer.
 pub const SEMANTIC_ONLY_SIMILARITY: f32 = ANSWER_SCORE;
 /// Added to the salary band covering the years the question states.
@@ -154,7 +160,7 @@ pub fn fuse(
             let mut decision = if mode == Retrieval::Semantic {
                 semantic_decision(&ranked)
             } else {
-                hybrid_decision(&ranked)
+                hybrid_decision(&ranked, lexical)
             };
             decision.unknown_share = lexical.unknown_share;
             (ranked, decision)
@@ -190,7 +196,21 @@ fn lexical_decision(best: Option<&Signals>) -> Decision {
     }
 }
 
-fn hybrid_decision(ranked: &[Signals]) -> Decision {
+fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
+    // A short question that names something the base never mentions ("salary in the US",
+    // "Google's hiring process") is about that thing, and the base cannot answer it however
+    // close the rest of the question is in meaning. In a long message, names are context
+    // ("I'm a student in Pune"), so this applies only to short ones.
+    if lexical.words <= NAMES_DECIDE_WORDS && !lexical.unknown_names.is_empty() {
+        return Decision {
+            answered: false,
+            reason: format!(
+                "refused: the question names {}, which the knowledge base never mentions",
+                lexical.unknown_names.join(", ")
+            ),
+            unknown_share: 0.0,
+        };
+    }
     let Some(best) = ranked.first() else {
         return Decision {
             answered: false,

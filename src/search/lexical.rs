@@ -118,6 +118,8 @@ struct Slot {
     weight: f32,
     /// The surface word this slot was corrected to, if it was.
     corrected: Option<String>,
+    /// Written as a name ("Google", "US", "H-1B") rather than a plain word.
+    name: bool,
 }
 
 /// Text analysis shared by indexing, question parsing and highlighting.
@@ -213,6 +215,8 @@ pub struct Lexical {
     vocab_by_len: Vec<Vec<VocabWord>>,
     /// Known surface words (for "is this word known?").
     surface_known: HashSet<String>,
+    /// Words the base writes in capitals ("US", "AWS"), as written.
+    acronyms: HashSet<String>,
     /// Synonym variants as surface-token sequences -> canonical index terms.
     synonyms: Vec<(Vec<String>, Vec<String>)>,
     max_idf: f32,
@@ -247,6 +251,12 @@ pub struct LexicalResult {
     /// Share of the question's weight carried by words the base does not know at all
     /// (neither indexed, a synonym nor a correctable typo), 0..=1.
     pub unknown_share: f32,
+    /// Typo corrections: byte span in the question and the word it was corrected to.
+    pub corrections: Vec<(Range<usize>, String)>,
+    /// Names in the question ("Google", "US") the base never mentions.
+    pub unknown_names: Vec<String>,
+    /// Words in the question.
+    pub words: usize,
 }
 
 impl Lexical {
@@ -263,6 +273,7 @@ impl Lexical {
         let mut df: HashMap<String, u32> = HashMap::new();
         let mut passage_terms = Vec::with_capacity(kb.passages.len());
         let mut surface_df: HashMap<String, u32> = HashMap::new();
+        let mut acronyms = HashSet::new();
         for (ord, p) in kb.passages.iter().enumerate() {
             // The document title is context every section shares ("Salaries in India").
             let keywords = format!("{}, {}", p.doc_title, p.keywords.join(", "));
@@ -276,6 +287,11 @@ impl Lexical {
             let mut terms = HashSet::new();
             let mut words = HashSet::new();
             for text in [p.title.as_str(), keywords.as_str(), p.text.as_str()] {
+                acronyms.extend(
+                    text.split(|c: char| !c.is_alphanumeric())
+                        .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_uppercase()))
+                        .map(str::to_string),
+                );
                 terms.extend(analyzers.index_terms(text).into_iter().map(|(t, _)| t));
                 words.extend(
                     analyzers
@@ -374,6 +390,7 @@ impl Lexical {
             passage_terms,
             vocab_by_len,
             surface_known,
+            acronyms,
             synonyms,
             max_idf,
             years_pattern: regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:years?|yrs?|yoe)\b")
@@ -411,6 +428,13 @@ impl Lexical {
             .map(|s| s.weight)
             .sum();
         result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
+        result.words = question.split_whitespace().count();
+        result.unknown_names = slots
+            .iter()
+            .filter(|s| s.name && s.alternatives.is_empty())
+            .filter(|s| !introduces_the_asker(question, s.span.start))
+            .filter_map(|s| question.get(s.span.clone()).map(str::to_string))
+            .collect();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen_terms = HashSet::new();
         // Terms in most passages barely move BM25 but cost the longest posting lists: leave
@@ -440,8 +464,12 @@ impl Lexical {
                 }
             }
         }
-        if slots.iter().any(|s| s.corrected.is_some()) {
-            result.did_you_mean = Some(corrected_question(question, &slots));
+        result.corrections = slots
+            .iter()
+            .filter_map(|s| Some((s.span.clone(), s.corrected.clone()?)))
+            .collect();
+        if !result.corrections.is_empty() {
+            result.did_you_mean = Some(corrected_question(question, &result.corrections));
         }
         result.terms = seen_terms.into_iter().collect();
         result.terms.sort();
@@ -551,13 +579,21 @@ impl Lexical {
                     alternatives,
                     weight,
                     corrected: None,
+                    name: false,
                 });
                 i += len;
                 continue;
             }
             let (word, span) = &tokens[i];
             i += 1;
-            if is_stopword(word) || word.is_empty() {
+            let name = written_as_name(question, span);
+            let original = question.get(span.clone()).unwrap_or_default();
+            // "us" is a function word, "US" a country (unless the base says "US" itself).
+            let acronym_stopword = name
+                && is_stopword(word)
+                && original.chars().all(char::is_uppercase)
+                && !self.acronyms.contains(original);
+            if (is_stopword(word) && !acronym_stopword) || word.is_empty() {
                 continue;
             }
             let stem = analyzers.stem_word(word);
@@ -568,6 +604,7 @@ impl Lexical {
                     alternatives: vec![(stem, 1.0)],
                     weight,
                     corrected: None,
+                    name: false,
                 });
                 continue;
             }
@@ -578,6 +615,7 @@ impl Lexical {
                     alternatives: Vec::new(),
                     weight: 1.0,
                     corrected: None,
+                    name: false,
                 });
                 continue;
             }
@@ -588,6 +626,7 @@ impl Lexical {
                     alternatives: vec![(fix.stem.clone(), 1.0)],
                     weight,
                     corrected: Some(fix.word.clone()),
+                    name: false,
                 });
                 continue;
             }
@@ -596,6 +635,7 @@ impl Lexical {
                 alternatives: Vec::new(),
                 weight: self.max_idf,
                 corrected: None,
+                name,
             });
         }
         // The same word twice ("ml ml ml") counts once.
@@ -663,20 +703,61 @@ impl Lexical {
     }
 }
 
+/// Whether the word at `span` is written as a name: an acronym of letters ("US", "AWS") or
+/// a capitalised word of 3+ letters inside a sentence ("Google" in "how does Google hire").
+/// Never in a question written mostly in capitals ("HOW MUCH DO THEY MAKE"), never a single
+/// letter ("I", the "B" of "B.Tech"), never a token with digits ("12LPA").
+fn written_as_name(question: &str, span: &Range<usize>) -> bool {
+    let Some(original) = question.get(span.clone()) else {
+        return false;
+    };
+    if !original.chars().all(char::is_alphabetic) {
+        return false;
+    }
+    let letters = original.chars().count();
+    let upper = original.chars().filter(|c| c.is_uppercase()).count();
+    let question_letters = question.chars().filter(|c| c.is_alphabetic()).count();
+    let question_upper = question.chars().filter(|c| c.is_uppercase()).count();
+    if question_upper * 2 >= question_letters {
+        return false;
+    }
+    if letters >= 2 && upper == letters {
+        return true;
+    }
+    let starts_upper = original.chars().next().is_some_and(char::is_uppercase);
+    let before = question[..span.start].trim_end();
+    let sentence_start = before.is_empty() || before.ends_with(['.', '!', '?', ':', '\n']);
+    letters >= 3 && starts_upper && !sentence_start
+}
+
+/// Whether the word starting at byte `at` follows "I'm", "from", "called"...: the asker
+/// saying who they are ("I'm Priya from Pune"), not what they ask about.
+fn introduces_the_asker(question: &str, at: usize) -> bool {
+    let before = question.get(..at).unwrap_or_default().to_lowercase();
+    let previous = before
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .rfind(|w| !w.is_empty())
+        .unwrap_or_default();
+    matches!(
+        previous,
+        "i'm" | "i’m" | "im" | "am" | "from" | "called" | "named" | "name's"
+    )
+}
+
 fn bm25_idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
-/// The question with every corrected word replaced by its correction.
-fn corrected_question(question: &str, slots: &[Slot]) -> String {
+/// The question with each corrected word (byte span, correction) replaced.
+pub fn corrected_question(question: &str, corrections: &[(Range<usize>, String)]) -> String {
     let mut out = String::with_capacity(question.len());
     let mut last = 0;
-    for s in slots {
-        if let Some(fix) = &s.corrected {
-            if s.span.start >= last && question.is_char_boundary(s.span.start) {
-                out.push_str(&question[last..s.span.start]);
+    for (span, fix) in corrections {
+        if span.start >= last && question.is_char_boundary(span.start) {
+            if let Some(kept) = question.get(last..span.start) {
+                out.push_str(kept);
                 out.push_str(fix);
-                last = s.span.end;
+                last = span.end;
             }
         }
     }
@@ -690,12 +771,30 @@ mod tests {
 
     #[test]
     fn corrected_question_keeps_the_rest() {
-        let slots = vec![Slot {
-            span: 4..10,
-            alternatives: vec![],
-            weight: 1.0,
-            corrected: Some("salary".into()),
-        }];
-        assert_eq!(corrected_question("mid salery?", &slots), "mid salary?");
+        let fixes = vec![(4..10, "salary".to_string())];
+        assert_eq!(corrected_question("mid salery?", &fixes), "mid salary?");
+    }
+
+    #[test]
+    fn names_are_acronyms_or_capitalised_inside_a_sentence() {
+        let q = "Salary in the US? How does Google hire for H-1B roles, I wonder";
+        let name_at = |word: &str| {
+            let start = q.find(word).unwrap();
+            written_as_name(q, &(start..start + word.len()))
+        };
+        assert!(name_at("US") && name_at("Google"));
+        assert!(!name_at("1B"), "digits");
+        assert!(!name_at("Salary"), "sentence start");
+        assert!(!name_at("How"), "after a question mark");
+        assert!(!name_at("I"), "one letter");
+        assert!(!name_at("hire") && !name_at("roles"));
+        assert!(introduces_the_asker("I'm Priya from Pune", 14));
+        assert!(introduces_the_asker("I'm Priya from Pune", 4));
+        assert!(!introduces_the_asker("how does Google hire", 9));
+        let shouting = "HOW MUCH DO THEY PAY IN THE US";
+        assert!(
+            !written_as_name(shouting, &(4..8)),
+            "a question in capitals has no names"
+        );
     }
 }

@@ -206,9 +206,17 @@ impl Engine {
             return answer;
         }
         let lexical = self.lexical.search(question);
-        let semantic = self.semantic.as_ref().filter(|_| self.mode != Retrieval::Lexical);
+        let semantic = self
+            .semantic
+            .as_ref()
+            .filter(|_| self.mode != Retrieval::Lexical);
         let similarities = match semantic {
-            Some(index) => match index.similarities(question) {
+            Some(index) => match index.similarities(
+                question,
+                index
+                    .corrected_for_model(question, &lexical.corrections)
+                    .as_deref(),
+            ) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     // The model failed on this text (it should not): fall back to the
@@ -253,10 +261,10 @@ impl Engine {
     pub fn explain(&self, question: &str, top: usize) -> (Answer, Vec<(String, Signals)>) {
         let answer = self.ask(question, top);
         let lexical = self.lexical.search(question);
-        let similarities = self
-            .semantic
-            .as_ref()
-            .and_then(|index| index.similarities(question).ok());
+        let similarities = self.semantic.as_ref().and_then(|index| {
+            let corrected = index.corrected_for_model(question, &lexical.corrections);
+            index.similarities(question, corrected.as_deref()).ok()
+        });
         let stated_band = self.lexical.stated_band(question);
         let (ranked, _) = fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
         let candidates = ranked

@@ -97,9 +97,39 @@ impl SemanticIndex {
         })
     }
 
-    /// Cosine similarity of the question to every passage (by passage index).
-    pub fn similarities(&self, question: &str) -> Result<Vec<f32>, EmbedError> {
-        let queries = question_texts(question);
+    /// The question with the lexical side's typo corrections applied, for the model: it was
+    /// trained on clean text and "salery senoir" means little to it. Only corrections of
+    /// words the model does not know are applied: "moles" is a real word, and turning it into
+    /// "roles" would make a chemistry question look like one about careers.
+    pub fn corrected_for_model(
+        &self,
+        question: &str,
+        corrections: &[(std::ops::Range<usize>, String)],
+    ) -> Option<String> {
+        let unknown_to_model: Vec<(std::ops::Range<usize>, String)> = corrections
+            .iter()
+            .filter(|(span, _)| {
+                question
+                    .get(span.clone())
+                    .is_some_and(|w| !self.embedder.knows_word(w))
+            })
+            .cloned()
+            .collect();
+        (!unknown_to_model.is_empty())
+            .then(|| super::lexical::corrected_question(question, &unknown_to_model))
+    }
+
+    /// Cosine similarity of the question to every passage (by passage index). `corrected`
+    /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
+    pub fn similarities(
+        &self,
+        question: &str,
+        corrected: Option<&str>,
+    ) -> Result<Vec<f32>, EmbedError> {
+        let mut queries = question_texts(question);
+        if let Some(c) = corrected {
+            queries.push(c.to_string());
+        }
         let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
         let query_vectors = if refs.len() == 1 {
             vec![self.embedder.embed_one(refs[0])?]
@@ -165,11 +195,7 @@ pub fn question_texts(question: &str) -> Vec<String> {
         return out;
     }
     let all: Vec<&str> = sentences(question).collect();
-    let mut asked: Vec<&str> = all
-        .iter()
-        .copied()
-        .filter(|s| s.ends_with('?'))
-        .collect();
+    let mut asked: Vec<&str> = all.iter().copied().filter(|s| s.ends_with('?')).collect();
     if asked.is_empty() {
         // No question mark: people put the ask last ("... so what should I learn first").
         asked.extend(all.last().copied());
@@ -211,8 +237,17 @@ mod tests {
 
     #[test]
     fn sentences_split_on_ends_and_lines() {
-        let s: Vec<&str> = sentences("Hi all. I use v1.2 daily!\nDo I need a degree? thanks").collect();
-        assert_eq!(s, ["Hi all.", "I use v1.2 daily!", "Do I need a degree?", "thanks"]);
+        let s: Vec<&str> =
+            sentences("Hi all. I use v1.2 daily!\nDo I need a degree? thanks").collect();
+        assert_eq!(
+            s,
+            [
+                "Hi all.",
+                "I use v1.2 daily!",
+                "Do I need a degree?",
+                "thanks"
+            ]
+        );
     }
 
     #[test]
@@ -226,6 +261,10 @@ mod tests {
         assert_eq!(q[1], "Do I need a master's or can I skip it?");
         let no_mark = "I have been a data analyst for four years now and I want to move up, \
                        tell me which cloud platform to learn first";
-        assert_eq!(question_texts(no_mark).len(), 1, "one sentence: nothing extra");
+        assert_eq!(
+            question_texts(no_mark).len(),
+            1,
+            "one sentence: nothing extra"
+        );
     }
 }
