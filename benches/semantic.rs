@@ -2,7 +2,8 @@
 //! one run. Model load; first embedding of the shipped base (empty cache); reload with a warm
 //! cache; ask p50/p99 on the shipped base and on a synthetic base of 10,000 passages; the
 //! process's resident memory. `--quick` (CI) uses 200 synthetic passages and few rounds:
-//! its numbers mean nothing. Results are recorded in docs/PERFORMANCE.md.
+//! its numbers mean nothing; `--passages N` sets the synthetic size. Results are recorded in
+//! docs/PERFORMANCE.md.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -83,7 +84,13 @@ fn median_of(n: usize, mut f: impl FnMut() -> Duration) -> Duration {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a == "--test");
     let rounds = if quick { 1 } else { 20 };
-    let synthetic = if quick { 200 } else { 10_000 };
+    // `--passages N` sets the synthetic base's size.
+    let args: Vec<String> = std::env::args().collect();
+    let synthetic = args
+        .iter()
+        .position(|a| a == "--passages")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(if quick { 200 } else { 10_000 });
     let shipped_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge");
     let shipped = KnowledgeBase::load_dir(&shipped_dir).expect("shipped base loads");
     println!("rss at start: {:.1} MiB", rss_mib());

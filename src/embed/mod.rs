@@ -24,8 +24,10 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// The model the shipped configuration uses.
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
-/// Longest input in word pieces; the model was trained on inputs up to this length.
-pub const MAX_TOKENS: usize = 256;
+/// Longest input in word pieces: the length the model was trained on. Longer passages are
+/// also embedded in chunks (see `search::semantic`), so nothing is lost by cutting here,
+/// and it halves the cost of a long input against the model card's 256.
+pub const MAX_TOKENS: usize = 128;
 /// Texts embedded in one forward pass when embedding many (padding to the longest in a batch).
 const BATCH: usize = 16;
 
@@ -218,6 +220,8 @@ fn model_id(config: &[u8], tokenizer: &[u8], weights: &[u8]) -> String {
         &weights[..weights.len().min(EDGE)],
         &weights[weights.len().saturating_sub(EDGE)..],
         &(weights.len() as u64).to_le_bytes(),
+        // Inputs are cut at this length, so it shapes every vector too.
+        &(MAX_TOKENS as u64).to_le_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);

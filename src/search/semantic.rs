@@ -20,7 +20,7 @@ const CHUNK_WORDS: usize = 40;
 /// Messages longer than this many words also have their question sentences embedded.
 const LONG_MESSAGE_WORDS: usize = 20;
 /// At most this many extra question sentences are embedded per message.
-const MAX_QUESTION_SENTENCES: usize = 3;
+const MAX_QUESTION_SENTENCES: usize = 2;
 
 /// The model and its vector cache: loaded once per process, shared by every generation.
 #[derive(Debug)]
