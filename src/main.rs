@@ -107,6 +107,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before anything can start a thread.
+    careerbot::embed::pin_thread_count();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

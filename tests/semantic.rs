@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use careerbot::embed::cache::VectorCache;
+use careerbot::embed::cache::{VectorCache, MAX_VECTORS};
 use careerbot::eval;
 use careerbot::knowledge::KnowledgeBase;
 use careerbot::search::{Engine, Retrieval, SemanticModel};
@@ -177,10 +177,10 @@ fn a_reload_embeds_only_what_changed() {
     write_base(&dir, "Seniors earn 40-60 LPA.");
     // A private, in-memory cache so the count does not depend on earlier runs.
     let shared = model();
-    let m = SemanticModel {
-        embedder: shared.embedder.clone(),
-        cache: Arc::new(VectorCache::in_memory(&shared.embedder)),
-    };
+    let m = SemanticModel::new(
+        shared.embedder.clone(),
+        Arc::new(VectorCache::in_memory(&shared.embedder, MAX_VECTORS)),
+    );
     let first = Engine::build_hybrid(KnowledgeBase::load_dir(&dir).unwrap(), &m).unwrap();
     let stats = first.embedding_stats().unwrap();
     assert_eq!(stats.hits, 0);

@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod fetch;
+mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,22 @@ pub enum EmbedError {
     Tokenizer(String),
     #[error("model: {0}")]
     Model(#[from] candle_core::Error),
+}
+
+/// Fixes how many threads the model's matrix multiplies use, once for the process.
+///
+/// Why: unless `RAYON_NUM_THREADS` is set, candle works the count out again at every matrix
+/// multiply, reading `/proc/cpuinfo` each time: a third of the time it takes to embed a short
+/// question (see docs/PERFORMANCE.md). The count chosen is candle's own default (physical
+/// cores), just computed once. A value the user set is left alone.
+///
+/// Call it first thing in `main`, before any thread exists: it changes the environment.
+pub fn pin_thread_count() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let threads = num_cpus::get_physical().max(1);
+        // Sound: the caller guarantees no other thread is running yet.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
 }
 
 /// The device every tensor lives on.
@@ -114,10 +131,10 @@ impl Embedder {
         }));
 
         let weights_path = dir.join("model.safetensors");
-        let weights = read(&weights_path)?;
-        let id = model_id(&config_text, &read(&tokenizer_path)?, &weights);
+        let id = model_id(&config_text, &read(&tokenizer_path)?, &weights_path)?;
         let device = device();
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
+        let tensors = weights::load(&weights_path, &device)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let model = BertModel::load(vb, &config)?;
         Ok(Embedder {
             model,
@@ -210,23 +227,39 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
 /// Identifies a model by its files, for the vector cache: config and tokenizer whole, the
 /// weights by size and their first and last MiB (a fine-tune of the same shape changes
 /// those; hashing all 90 MB would cost a third of a second at every start).
-fn model_id(config: &[u8], tokenizer: &[u8], weights: &[u8]) -> String {
+fn model_id(config: &[u8], tokenizer: &[u8], weights: &Path) -> Result<String, EmbedError> {
     use sha2::Digest as _;
-    const EDGE: usize = 1 << 20;
+    use std::io::{Read as _, Seek as _};
+    const EDGE: u64 = 1 << 20;
+    let edges = (|| {
+        let mut file = std::fs::File::open(weights)?;
+        let size = file.metadata()?.len();
+        let mut head = Vec::new();
+        (&mut file).take(EDGE).read_to_end(&mut head)?;
+        file.seek(std::io::SeekFrom::Start(size.saturating_sub(EDGE)))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        Ok::<_, std::io::Error>((head, tail, size))
+    })()
+    .map_err(|e| EmbedError::BadFile {
+        path: weights.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let (head, tail, size) = edges;
     let mut h = sha2::Sha256::new();
     for part in [
         config,
         tokenizer,
-        &weights[..weights.len().min(EDGE)],
-        &weights[weights.len().saturating_sub(EDGE)..],
-        &(weights.len() as u64).to_le_bytes(),
+        &head,
+        &tail,
+        &size.to_le_bytes(),
         // Inputs are cut at this length, so it shapes every vector too.
         &(MAX_TOKENS as u64).to_le_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    hex(&h.finalize())[..24].to_string()
+    Ok(hex(&h.finalize())[..24].to_string())
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

@@ -199,24 +199,16 @@ impl Engine {
         self.lexical.terms_in(text)
     }
 
-    /// Answers one question with at most `top` hits, best first.
-    pub fn ask(&self, question: &str, top: usize) -> Answer {
-        let mut answer = Answer::empty(question);
-        if top == 0 {
-            return answer;
-        }
+    /// Both retrievals and their fusion: every candidate with its signals, and the decision.
+    fn rank(&self, question: &str) -> (lexical::LexicalResult, Vec<Signals>, Decision) {
         let lexical = self.lexical.search(question);
         let semantic = self
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
-        let similarities = match semantic {
-            Some(index) => match index.similarities(
-                question,
-                index
-                    .corrected_for_model(question, &lexical.corrections)
-                    .as_deref(),
-            ) {
+        let similarities = semantic.and_then(|index| {
+            let corrected = index.corrected_for_model(question, &lexical.corrections);
+            match index.similarities(question, corrected.as_deref()) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     // The model failed on this text (it should not): fall back to the
@@ -224,13 +216,34 @@ impl Engine {
                     tracing::error!(error = %e, "semantic search failed; answering lexically");
                     None
                 }
-            },
-            None => None,
-        };
+            }
+        });
         let stated_band = self.lexical.stated_band(question);
         let (ranked, decision) =
             fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
-        answer.did_you_mean = lexical.did_you_mean.clone();
+        (lexical, ranked, decision)
+    }
+
+    /// Answers one question with at most `top` hits, best first.
+    pub fn ask(&self, question: &str, top: usize) -> Answer {
+        if top == 0 {
+            return Answer::empty(question);
+        }
+        let (lexical, ranked, decision) = self.rank(question);
+        self.answer(question, top, lexical, &ranked, decision)
+    }
+
+    /// The answer from a ranking: hits when answered, near titles as suggestions when not.
+    fn answer(
+        &self,
+        question: &str,
+        top: usize,
+        lexical: lexical::LexicalResult,
+        ranked: &[Signals],
+        decision: Decision,
+    ) -> Answer {
+        let mut answer = Answer::empty(question);
+        answer.did_you_mean = lexical.did_you_mean;
         answer.terms = lexical.terms;
         if decision.answered {
             answer.answered = true;
@@ -256,17 +269,14 @@ impl Engine {
         answer
     }
 
-    /// Like [`Engine::ask`], but every candidate with its signals, answered or not: for
-    /// `--explain` on a refusal.
+    /// Like [`Engine::ask`], but also every candidate with its signals, answered or not:
+    /// for `--explain` on a refusal.
     pub fn explain(&self, question: &str, top: usize) -> (Answer, Vec<(String, Signals)>) {
-        let answer = self.ask(question, top);
-        let lexical = self.lexical.search(question);
-        let similarities = self.semantic.as_ref().and_then(|index| {
-            let corrected = index.corrected_for_model(question, &lexical.corrections);
-            index.similarities(question, corrected.as_deref()).ok()
-        });
-        let stated_band = self.lexical.stated_band(question);
-        let (ranked, _) = fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
+        if top == 0 {
+            return (Answer::empty(question), Vec::new());
+        }
+        let (lexical, ranked, decision) = self.rank(question);
+        let answer = self.answer(question, top, lexical, &ranked, decision);
         let candidates = ranked
             .into_iter()
             .take(top.max(3))

@@ -5,9 +5,16 @@
 //! ("Kleppmann's book") is diluted in one whole-passage vector. A passage's similarity is its
 //! best vector's cosine.
 //!
-//! Questions are embedded whole; a long chatty message ("I'm a backend dev with 3 years
-//! in Java... do I need a master's?") is also embedded per question sentence, since the
-//! context around the question pulls the whole-message vector away from what is asked.
+//! Questions are embedded whole, and again with typos corrected when the model would not
+//! know a word. A long chatty message ("I'm a backend dev with 3 years in Java... do I need
+//! a master's?") is embedded by its question sentences instead: the story around the
+//! question pulls a whole-message vector away from what is asked, and embedding a
+//! 128-piece message costs five times what a question sentence does. On the independent dev
+//! set this scored the same as embedding the whole message as well (docs/QUALITY.md).
+//!
+//! Question vectors are kept in a small in-memory cache ([`QUERY_VECTORS`]), because the same
+//! questions come back ("/ask salary"). It holds SHA-256 keys and vectors, never the text,
+//! and is never written to disk.
 
 use std::sync::Arc;
 
@@ -19,14 +26,19 @@ use crate::knowledge::{KnowledgeBase, Passage};
 const CHUNK_WORDS: usize = 40;
 /// Messages longer than this many words also have their question sentences embedded.
 const LONG_MESSAGE_WORDS: usize = 20;
-/// At most this many extra question sentences are embedded per message.
+/// At most this many question sentences are embedded per long message.
 const MAX_QUESTION_SENTENCES: usize = 2;
+/// Question vectors kept in memory (1.5 KiB each).
+pub const QUERY_VECTORS: usize = 2048;
 
-/// The model and its vector cache: loaded once per process, shared by every generation.
+/// The model and its vector caches: loaded once per process, shared by every generation.
 #[derive(Debug)]
 pub struct SemanticModel {
     pub embedder: Arc<Embedder>,
+    /// Passage vectors, on disk as well.
     pub cache: Arc<VectorCache>,
+    /// Question vectors, in memory only.
+    pub queries: Arc<VectorCache>,
 }
 
 /// Why the model could not be had.
@@ -34,7 +46,7 @@ pub struct SemanticModel {
 pub enum ModelError {
     #[error(transparent)]
     Fetch(#[from] crate::embed::fetch::FetchError),
-    #[error("loading the model from {dir}: {source}")]
+    #[error("loading the model from {dir}")]
     Load {
         dir: std::path::PathBuf,
         source: EmbedError,
@@ -58,16 +70,24 @@ impl SemanticModel {
             source,
         })?;
         let cache = VectorCache::open(&cache_root, &embedder);
-        Ok(SemanticModel {
-            embedder: Arc::new(embedder),
-            cache: Arc::new(cache),
-        })
+        Ok(SemanticModel::new(Arc::new(embedder), Arc::new(cache)))
+    }
+
+    /// A model with the given passage cache and a fresh question cache.
+    pub fn new(embedder: Arc<Embedder>, cache: Arc<VectorCache>) -> SemanticModel {
+        let queries = Arc::new(VectorCache::in_memory(&embedder, QUERY_VECTORS));
+        SemanticModel {
+            embedder,
+            cache,
+            queries,
+        }
     }
 }
 
 /// Passage vectors for one knowledge base generation.
 pub struct SemanticIndex {
     embedder: Arc<Embedder>,
+    queries: Arc<VectorCache>,
     /// Every vector, and the passage it belongs to.
     vectors: Vec<Vec<f32>>,
     owner: Vec<usize>,
@@ -90,6 +110,7 @@ impl SemanticIndex {
         let (vectors, stats) = model.cache.embed(&model.embedder, &texts)?;
         Ok(SemanticIndex {
             embedder: model.embedder.clone(),
+            queries: model.queries.clone(),
             vectors,
             owner,
             passages: kb.passages.len(),
@@ -126,16 +147,9 @@ impl SemanticIndex {
         question: &str,
         corrected: Option<&str>,
     ) -> Result<Vec<f32>, EmbedError> {
-        let mut queries = question_texts(question);
-        if let Some(c) = corrected {
-            queries.push(c.to_string());
-        }
-        let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
-        let query_vectors = if refs.len() == 1 {
-            vec![self.embedder.embed_one(refs[0])?]
-        } else {
-            self.embedder.embed(&refs)?
-        };
+        let (query_vectors, _) = self
+            .queries
+            .embed(&self.embedder, &question_texts(question, corrected))?;
         let mut best = vec![f32::MIN; self.passages];
         for (v, &ord) in self.vectors.iter().zip(&self.owner) {
             for q in &query_vectors {
@@ -187,12 +201,15 @@ pub fn passage_texts(p: &Passage) -> Vec<String> {
     out
 }
 
-/// The texts a question is embedded as: whole, plus its question sentences when long.
-pub fn question_texts(question: &str) -> Vec<String> {
+/// The texts a question is embedded as: a short one whole, plus `corrected` (its typo-fixed
+/// form) when there is one; a long message by its question sentences (the last sentence when
+/// none ends in `?`), or whole when it is a single sentence.
+pub fn question_texts(question: &str, corrected: Option<&str>) -> Vec<String> {
     let whole = question.trim().to_string();
-    let mut out = vec![whole];
     if question.split_whitespace().count() <= LONG_MESSAGE_WORDS {
-        return out;
+        return std::iter::once(whole)
+            .chain(corrected.map(str::to_string))
+            .collect();
     }
     let all: Vec<&str> = sentences(question).collect();
     let mut asked: Vec<&str> = all.iter().copied().filter(|s| s.ends_with('?')).collect();
@@ -200,10 +217,14 @@ pub fn question_texts(question: &str) -> Vec<String> {
         // No question mark: people put the ask last ("... so what should I learn first").
         asked.extend(all.last().copied());
     }
+    let mut out: Vec<String> = Vec::new();
     for s in asked.into_iter().rev().take(MAX_QUESTION_SENTENCES) {
         if s.split_whitespace().count() >= 2 && !out.iter().any(|o| o == s) {
             out.push(s.to_string());
         }
+    }
+    if out.is_empty() {
+        out.push(whole);
     }
     out
 }
@@ -251,20 +272,28 @@ mod tests {
     }
 
     #[test]
-    fn long_messages_add_their_question_sentences() {
-        let short = question_texts("do I need a degree?");
+    fn long_messages_are_embedded_by_their_question_sentences() {
+        let short = question_texts("do I need a degree?", None);
         assert_eq!(short, ["do I need a degree?"]);
+        let typo = question_texts("salery senoir", Some("salary senior"));
+        assert_eq!(typo, ["salery senoir", "salary senior"]);
         let long = "Hey all, I'm a backend dev with 3 years in Java and I do Kaggle on weekends. \
                     My company has no ML team. Do I need a master's or can I skip it? Thanks!";
-        let q = question_texts(long);
-        assert_eq!(q.len(), 2, "{q:?}");
-        assert_eq!(q[1], "Do I need a master's or can I skip it?");
-        let no_mark = "I have been a data analyst for four years now and I want to move up, \
-                       tell me which cloud platform to learn first";
+        let q = question_texts(long, Some("ignored for a long message"));
+        assert_eq!(q, ["Do I need a master's or can I skip it?"]);
+        let no_mark = "I have been a data analyst for four years now and I want to move up. \
+                       Tell me which cloud platform to learn first";
         assert_eq!(
-            question_texts(no_mark).len(),
-            1,
-            "one sentence: nothing extra"
+            question_texts(no_mark, None),
+            ["Tell me which cloud platform to learn first"],
+            "no question mark: the last sentence"
+        );
+        let one_sentence = "I have been a data analyst for four years now and I want to move up \
+                            so tell me which cloud platform to learn first";
+        assert_eq!(
+            question_texts(one_sentence, None),
+            [one_sentence],
+            "one sentence: whole"
         );
     }
 }
