@@ -126,7 +126,11 @@ async fn one(emu: &Emulator, i: usize) -> Duration {
     let payload = slash_command(
         emu.application_id(),
         "ask",
-        json!([string_opt("question", QUESTIONS[i % QUESTIONS.len()])]),
+        // A number makes every question new, so the model runs for each (no cache hits).
+        json!([string_opt(
+            "question",
+            &format!("{} {}", QUESTIONS[i % QUESTIONS.len()], i / QUESTIONS.len())
+        )]),
         &Who::member(1_000_000 + i as u64),
     );
     let id = emulator::interaction_id(&payload);

@@ -88,8 +88,10 @@ impl SemanticModel {
 pub struct SemanticIndex {
     embedder: Arc<Embedder>,
     queries: Arc<VectorCache>,
-    /// Every vector, and the passage it belongs to.
-    vectors: Vec<Vec<f32>>,
+    /// Every vector, one after another (`dims` floats each), and the passage each belongs
+    /// to: one contiguous matrix is scanned at memory speed, a vector of vectors is not.
+    matrix: Vec<f32>,
+    dims: usize,
     owner: Vec<usize>,
     passages: usize,
     /// How this generation's vectors were obtained.
@@ -111,7 +113,8 @@ impl SemanticIndex {
         Ok(SemanticIndex {
             embedder: model.embedder.clone(),
             queries: model.queries.clone(),
-            vectors,
+            matrix: vectors.concat(),
+            dims: model.embedder.dims(),
             owner,
             passages: kb.passages.len(),
             stats,
@@ -151,7 +154,7 @@ impl SemanticIndex {
             .queries
             .embed(&self.embedder, &question_texts(question, corrected))?;
         let mut best = vec![f32::MIN; self.passages];
-        for (v, &ord) in self.vectors.iter().zip(&self.owner) {
+        for (v, &ord) in self.matrix.chunks_exact(self.dims).zip(&self.owner) {
             for q in &query_vectors {
                 let c = cosine(q, v);
                 if c > best[ord] {
