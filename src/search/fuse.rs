@@ -30,9 +30,9 @@ use serde::Serialize;
 use super::lexical::{LexicalResult, MIN_COVERAGE};
 
 /// Weight of lexical coverage against the cosine similarity.
-pub const COVERAGE_WEIGHT: f32 = 0.15;
+pub const COVERAGE_WEIGHT: f32 = 0.25;
 /// Fused score the best passage needs for the question to be answered.
-pub const ANSWER_SCORE: f32 = 0.27;
+pub const ANSWER_SCORE: f32 = 0.29;
 /// Questions of at most this many words are refused when they name something unknown.
 const NAMES_DECIDE_WORDS: usize = 20;
 /// Refusals name passages at least this close as "closest sections".
