@@ -16,18 +16,23 @@ fn shipped() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")
 }
 
-fn ask_json(question: &str) -> Value {
-    let out = careerbot()
-        .args(["ask", "--json", "--top", "3", "--"])
-        .arg(question)
-        .output()
-        .unwrap();
+/// Runs `command`, asserts it succeeded (showing its stderr if not), returns its stdout.
+fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "{question:?}: {}",
+        "{command:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ask_json(question: &str) -> Value {
+    let stdout = stdout_of(
+        careerbot()
+            .args(["ask", "--json", "--top", "3", "--"])
+            .arg(question),
+    );
     assert_eq!(
         stdout.trim().lines().count(),
         1,
@@ -115,21 +120,14 @@ fn top_limits_hits() {
 
 #[test]
 fn human_ask_shows_citation_and_see_also() {
-    let out = careerbot()
-        .args(["ask", "how", "long", "does", "it", "take?"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(careerbot().args(["ask", "how", "long", "does", "it", "take?"]));
     assert!(text.contains("See also:"), "{text}");
     assert!(text.contains("Source: "), "{text}");
 }
 
 #[test]
 fn lookups_answer_and_suggest() {
-    let out = careerbot().args(["skills", "mlop"]).output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("MLOps"));
+    assert!(stdout_of(careerbot().args(["skills", "mlop"])).contains("MLOps"));
 
     let out = careerbot()
         .args(["salary", "--years", "4"])
@@ -151,9 +149,7 @@ fn lookups_answer_and_suggest() {
 
 #[test]
 fn check_json_lists_every_passage_in_hit_shape() {
-    let out = careerbot().args(["check", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&stdout_of(careerbot().args(["check", "--json"]))).unwrap();
     let passages = v.as_array().unwrap();
     assert!(passages.len() > 40);
     assert!(passages
@@ -194,13 +190,7 @@ fn broken_knowledge_names_path_and_line() {
 #[test]
 fn eval_reports_the_three_numbers() {
     let set = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/eval/held-out.jsonl");
-    let out = careerbot().arg("eval").arg(set).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(careerbot().arg("eval").arg(set));
     assert!(text.contains("top-1: "));
     assert!(text.contains("recall@3: "));
     assert!(text.contains("off-topic refused: 7/7"), "{text}");
@@ -222,16 +212,7 @@ fn ask_json_carries_the_signals_of_each_hit() {
 
 #[test]
 fn explain_shows_the_signals_and_the_decision() {
-    let out = careerbot()
-        .args(["ask", "--explain", "how much do ml architects make"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(careerbot().args(["ask", "--explain", "how much do ml architects make"]));
     assert!(text.contains("engine: hybrid"), "{text}");
     assert!(text.contains("answered:"), "{text}");
     for column in ["semantic", "lexical", "coverage", "fused"] {
@@ -274,16 +255,13 @@ fn with_no_model_to_be_had_the_error_says_what_was_tried_and_lexical_only_still_
     ] {
         assert!(err.contains(tried), "{tried}: {err}");
     }
-    let out = careerbot_without_a_model(&cache)
-        .args(["--lexical-only", "ask", "--json", "senior salary"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = stdout_of(careerbot_without_a_model(&cache).args([
+        "--lexical-only",
+        "ask",
+        "--json",
+        "senior salary",
+    ]));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["answered"], true);
     assert!(v["hits"][0]["signals"].get("semantic").is_none(), "{v}");
     let _ = std::fs::remove_dir_all(&cache);
@@ -291,29 +269,13 @@ fn with_no_model_to_be_had_the_error_says_what_was_tried_and_lexical_only_still_
 
 #[test]
 fn model_prints_where_it_is() {
-    let out = careerbot().arg("model").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("384 dimensions"));
+    assert!(stdout_of(careerbot().arg("model")).contains("384 dimensions"));
 }
 
 #[test]
 fn eval_compare_puts_the_three_engines_side_by_side() {
     let set = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/eval/held-out.jsonl");
-    let out = careerbot()
-        .args(["eval", "--compare"])
-        .arg(set)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(careerbot().args(["eval", "--compare"]).arg(set));
     let header = text.lines().nth(1).unwrap_or("");
     for engine in ["lexical", "semantic", "hybrid"] {
         assert!(header.contains(engine), "{text}");

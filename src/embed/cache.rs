@@ -159,11 +159,10 @@ impl VectorCache {
         let now = state.clock;
         for (text, vector) in entries {
             if vector.len() != self.dims {
-                return Err(EmbedError::Model(candle_core::Error::Msg(format!(
-                    "a preloaded vector has {} dimensions, the model {}",
-                    vector.len(),
-                    self.dims
-                ))));
+                return Err(EmbedError::Dimensions {
+                    got: vector.len(),
+                    want: self.dims,
+                });
             }
             state
                 .entries
@@ -308,34 +307,29 @@ mod tests {
         assert_ne!(key("m", "a"), key("n", "a"), "model is part of the key");
     }
 
+    /// `n` empty entries keyed by their number, entry `i` last used at `used(i)`.
+    fn entries(n: usize, used: impl Fn(u64) -> u64) -> HashMap<Key, Entry> {
+        (0..n as u64)
+            .map(|i| {
+                let entry = Entry {
+                    vector: vec![],
+                    used: used(i),
+                };
+                (key("m", &i.to_string()), entry)
+            })
+            .collect()
+    }
+
     #[test]
     fn eviction_drops_exactly_the_excess_even_when_all_were_used_alike() {
-        let mut entries = HashMap::new();
-        for i in 0..(MAX_VECTORS + 5) as u64 {
-            entries.insert(
-                key("m", &i.to_string()),
-                Entry {
-                    vector: vec![],
-                    used: 0,
-                },
-            );
-        }
+        let mut entries = entries(MAX_VECTORS + 5, |_| 0);
         evict(&mut entries, MAX_VECTORS);
         assert_eq!(entries.len(), MAX_VECTORS);
     }
 
     #[test]
     fn eviction_keeps_the_most_recently_used() {
-        let mut entries = HashMap::new();
-        for i in 0..(MAX_VECTORS + 10) as u64 {
-            entries.insert(
-                key("m", &i.to_string()),
-                Entry {
-                    vector: vec![],
-                    used: i,
-                },
-            );
-        }
+        let mut entries = entries(MAX_VECTORS + 10, |i| i);
         evict(&mut entries, MAX_VECTORS);
         assert_eq!(entries.len(), MAX_VECTORS);
         assert!(entries.contains_key(&key("m", &(MAX_VECTORS + 9).to_string())));

@@ -46,6 +46,8 @@ pub enum EmbedError {
     Tokenizer(String),
     #[error("model: {0}")]
     Model(#[from] candle_core::Error),
+    #[error("a vector of {got} dimensions where the model makes {want}")]
+    Dimensions { got: usize, want: usize },
 }
 
 /// Fixes how many threads the model's matrix multiplies use, once for the process.
@@ -185,11 +187,6 @@ impl Embedder {
             }
         }
         Ok(out)
-    }
-
-    /// One unit-length vector.
-    pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        Ok(self.embed_batch(&[text])?.pop().unwrap_or_default())
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -166,19 +166,20 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
             }
         }
         let text = body.join("\n").trim().to_string();
+        let passage = |id: String, title: String, text: String, keywords: Vec<String>| Passage {
+            id,
+            title,
+            text,
+            keywords,
+            doc_title: doc_title.clone(),
+            source: path.to_string(),
+            line: section.line,
+            kind,
+        };
         let Some(heading) = section.heading else {
             // Intro text before the first heading is optional.
             if !text.is_empty() && !doc_id.is_empty() {
-                passages.push(Passage {
-                    id: doc_id.clone(),
-                    title: doc_title.clone(),
-                    text,
-                    keywords,
-                    doc_title: doc_title.clone(),
-                    source: path.to_string(),
-                    line: section.line,
-                    kind,
-                });
+                passages.push(passage(doc_id.clone(), doc_title.clone(), text, keywords));
             }
             continue;
         };
@@ -201,16 +202,12 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
         let n = slugs.entry(slug.clone()).or_insert(0);
         *n += 1;
         let slug = if *n == 1 { slug } else { format!("{slug}-{n}") };
-        passages.push(Passage {
-            id: format!("{doc_id}/{slug}"),
-            title: heading.to_string(),
+        passages.push(passage(
+            format!("{doc_id}/{slug}"),
+            heading.to_string(),
             text,
             keywords,
-            doc_title: doc_title.clone(),
-            source: path.to_string(),
-            line: section.line,
-            kind,
-        });
+        ));
     }
     if passages.is_empty() && problems.is_empty() {
         problems.push(Problem::new(
