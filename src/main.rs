@@ -89,7 +89,8 @@ enum Command {
         passages: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output directory (its *.md and *.toml files are replaced)
+        /// Output directory: new, empty, or an earlier synth output (only the files synth
+        /// wrote there are replaced)
         out: PathBuf,
     },
     /// Run the Discord bot
@@ -190,6 +191,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { json } => {
             let kb = load(&cli.knowledge)?;
+            for warning in &kb.warnings {
+                eprintln!("warning: {warning}");
+            }
             let problems = careerbot::bot::discord_problems(&kb);
             if !problems.is_empty() {
                 let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();

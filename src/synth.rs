@@ -106,9 +106,44 @@ impl Writer {
     }
 }
 
-/// Writes a valid knowledge directory of about `passages` prose passages into `out`
-/// (created if needed; existing `*.md` files there are replaced), plus the seed's tables and
-/// synonyms. Returns the number of prose passages written.
+/// The file in a synth output directory that lists what synth wrote there, so a second run
+/// replaces exactly those files and nothing a person put there.
+pub const MARKER: &str = ".careerbot-synth";
+
+/// Makes `out` ready for a synthetic base: creates it, or empties what an earlier synth run
+/// wrote (as listed in its [`MARKER`]). A non-empty directory without the marker is refused:
+/// it may be a real knowledge base.
+fn prepare_out(out: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let marker = out.join(MARKER);
+    if !marker.is_file() {
+        if std::fs::read_dir(out)?.next().is_some() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} is not empty and was not written by `careerbot synth`; nothing was changed: choose a new or empty directory",
+                    out.display()
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    for name in std::fs::read_to_string(&marker)?.lines() {
+        // Only plain file names synth itself writes; never a path out of the directory.
+        let plain = !name.is_empty() && !name.contains(['/', '\\']) && name != "..";
+        if plain && (name.ends_with(".md") || name.ends_with(".toml")) {
+            match std::fs::remove_file(out.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a valid knowledge directory of about `passages` prose passages into `out`, plus the
+/// seed's tables and synonyms. `out` must be new, empty or an earlier synth output (whose
+/// files are replaced); see [`prepare_out`]. Returns the number of prose passages written.
 pub fn write_knowledge_dir(
     seed: &KnowledgeBase,
     seed_dir: &Path,
@@ -116,13 +151,8 @@ pub fn write_knowledge_dir(
     passages: usize,
     rng_seed: u64,
 ) -> std::io::Result<usize> {
-    std::fs::create_dir_all(out)?;
-    for entry in std::fs::read_dir(out)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "md" || e == "toml") {
-            std::fs::remove_file(path)?;
-        }
-    }
+    prepare_out(out)?;
+    let mut written_files: Vec<String> = Vec::new();
     for table in [
         "skills.toml",
         "salary.toml",
@@ -133,6 +163,7 @@ pub fn write_knowledge_dir(
         let src = seed_dir.join(table);
         if src.is_file() {
             std::fs::copy(src, out.join(table))?;
+            written_files.push(table.to_string());
         }
     }
     let mut w = Writer {
@@ -177,9 +208,12 @@ pub fn write_knowledge_dir(
             doc.push('\n');
             written += 1;
         }
-        std::fs::write(out.join(format!("synth-{file_no:05}.md")), doc)?;
+        let name = format!("synth-{file_no:05}.md");
+        std::fs::write(out.join(&name), doc)?;
+        written_files.push(name);
         file_no += 1;
     }
+    std::fs::write(out.join(MARKER), written_files.join("\n") + "\n")?;
     Ok(written)
 }
 
@@ -225,10 +259,38 @@ mod tests {
         write_knowledge_dir(&seed(), &seed_dir, &b, 35, 7).unwrap();
         let kb = KnowledgeBase::load_dir(&a).unwrap();
         assert_eq!(kb.passages.len(), 35);
+        // A second run into its own output replaces it, keeping what a person added.
+        std::fs::write(a.join("mine.md"), "not synth's").unwrap();
+        write_knowledge_dir(&seed(), &seed_dir, &a, 12, 7).unwrap();
+        assert!(a.join("mine.md").is_file());
+        assert!(!a.join("synth-00003.md").exists(), "old output removed");
         assert_eq!(
             kb.content_hash,
             KnowledgeBase::load_dir(&b).unwrap().content_hash
         );
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn a_directory_synth_did_not_write_is_refused_untouched() {
+        let base =
+            std::env::temp_dir().join(format!("careerbot-synth-real-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let real = base.join("knowledge");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(real.join("role.md"), "a moderator's work").unwrap();
+        std::fs::write(real.join("salary.toml"), "title = \"x\"").unwrap();
+        let err = write_knowledge_dir(&seed(), &base, &real, 5, 1).unwrap_err();
+        assert!(
+            err.to_string().contains("not written by `careerbot synth`"),
+            "{err}"
+        );
+        let mut left: Vec<_> = std::fs::read_dir(&real)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["role.md", "salary.toml"]);
         let _ = std::fs::remove_dir_all(&base);
     }
 

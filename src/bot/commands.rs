@@ -10,7 +10,7 @@ use poise::serenity_prelude as serenity;
 use super::config::{Config, Visibility};
 use super::discord::{embed_parts, embed_reply, text_reply};
 use super::state::{AskLimiter, ReloadOutcome, Served};
-use crate::knowledge::band_line;
+use crate::knowledge::{band_line, Problem};
 use crate::lookup::{self, NotFound};
 use crate::render::{self, Card};
 use crate::search;
@@ -330,34 +330,50 @@ pub fn reload_message(outcome: &ReloadOutcome) -> String {
             passages,
             took,
             content_hash,
-        } => format!(
-            "Reloaded: now serving generation {generation} ({passages} passages, content {content_hash}), built in {} ms.",
-            took.as_millis()
-        ),
+            warnings,
+        } => {
+            let head = format!(
+                "Reloaded: now serving generation {generation} ({passages} passages, content {content_hash}), built in {} ms.",
+                took.as_millis()
+            );
+            if warnings.is_empty() {
+                head
+            } else {
+                let n = warnings.len();
+                let head = format!("{head}\n{n} warning{}:\n", if n == 1 { "" } else { "s" });
+                problem_block(head, warnings)
+            }
+        }
         ReloadOutcome::Failed {
             problems,
             still_serving,
         } => {
             let head = format!(
-                "Reload refused: the knowledge base has {} problem{}. Still serving generation {still_serving}.\n```\n",
+                "Reload refused: the knowledge base has {} problem{}. Still serving generation {still_serving}.\n",
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" }
             );
-            let tail = "```";
-            let mut body = String::new();
-            let budget = super::discord::CONTENT_MAX - head.chars().count() - tail.len() - 40;
-            for (i, p) in problems.iter().enumerate() {
-                // Backticks in a message would end the code block early.
-                let line = format!("{p}\n").replace("```", "'''");
-                if body.chars().count() + line.chars().count() > budget {
-                    body.push_str(&format!("… and {} more\n", problems.len() - i));
-                    break;
-                }
-                body.push_str(&line);
-            }
-            format!("{head}{body}{tail}")
+            problem_block(head, problems)
         }
     }
+}
+
+/// `head`, then `problems` one per line in a code block, cut to fit one message.
+fn problem_block(head: String, problems: &[Problem]) -> String {
+    let head = format!("{head}```\n");
+    let tail = "```";
+    let mut body = String::new();
+    let budget = super::discord::CONTENT_MAX - head.chars().count() - tail.len() - 40;
+    for (i, p) in problems.iter().enumerate() {
+        // Backticks in a message would end the code block early.
+        let line = format!("{p}\n").replace("```", "'''");
+        if body.chars().count() + line.chars().count() > budget {
+            body.push_str(&format!("… and {} more\n", problems.len() - i));
+            break;
+        }
+        body.push_str(&line);
+    }
+    format!("{head}{body}{tail}")
 }
 
 /// What each command does

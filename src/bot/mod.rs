@@ -138,8 +138,12 @@ pub async fn watch_knowledge(served: Arc<Served>, every: Duration) {
                 passages,
                 took,
                 content_hash,
+                warnings,
             }) => {
-                tracing::info!(generation, passages, took_ms = took.as_millis() as u64, content = %content_hash, "knowledge files changed: reloaded")
+                tracing::info!(generation, passages, took_ms = took.as_millis() as u64, content = %content_hash, "knowledge files changed: reloaded");
+                for w in warnings {
+                    tracing::warn!("{w}");
+                }
             }
             state::DiskCheck::Broken(state::ReloadOutcome::Failed {
                 problems,
@@ -222,6 +226,9 @@ pub fn serve_from_cli(
     runtime.block_on(async move {
         let generation = served.current();
         tracing::info!(dir = %dir.display(), generation = generation.number, content = generation.content_hash(), passages = generation.engine.knowledge().passages.len(), "knowledge loaded");
+        for w in &generation.engine.knowledge().warnings {
+            tracing::warn!("{w}");
+        }
         drop(generation);
         let served = Arc::new(served);
         if let Some(every) = config.watch_interval() {

@@ -14,7 +14,7 @@ use arc_swap::ArcSwap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::knowledge::{KnowledgeBase, LoadError, Problem};
+use crate::knowledge::{read_dir, DirFiles, KnowledgeBase, LoadError, Problem};
 use crate::search::{Engine, SearchError, SemanticModel};
 
 /// One loaded, indexed knowledge base.
@@ -65,6 +65,8 @@ pub enum ReloadOutcome {
         passages: usize,
         took: Duration,
         content_hash: String,
+        /// What the moderator should hear of though it is served (a missing table file).
+        warnings: Vec<Problem>,
     },
     Failed {
         problems: Vec<Problem>,
@@ -92,13 +94,15 @@ impl std::fmt::Debug for Served {
     }
 }
 
+/// Builds generation `number` from files already read (so its content hash is the hash of
+/// exactly what was indexed).
 fn build(
-    dir: &Path,
+    read: DirFiles,
     model: Option<&Arc<SemanticModel>>,
     number: u64,
 ) -> Result<Generation, BuildError> {
     let started = Instant::now();
-    let kb = KnowledgeBase::load_dir(dir)?;
+    let kb = KnowledgeBase::from_dir_files(read)?;
     let problems = super::discord::knowledge_problems(&kb);
     if !problems.is_empty() {
         return Err(BuildError::Invalid(LoadError { problems }));
@@ -119,7 +123,7 @@ impl Served {
 
     /// Loads generation 1 from `dir`, hybrid when a model is given.
     pub fn load_with(dir: &Path, model: Option<Arc<SemanticModel>>) -> Result<Served, BuildError> {
-        let first = build(dir, model.as_ref(), 1)?;
+        let first = build(read_dir(dir)?, model.as_ref(), 1)?;
         Ok(Served {
             dir: dir.to_path_buf(),
             model,
@@ -141,19 +145,31 @@ impl Served {
     /// Loads, validates and indexes the directory again; swaps it in only if all of that
     /// succeeded. Blocking (file IO and indexing): call it from a blocking task.
     pub fn reload(&self) -> ReloadOutcome {
+        match read_dir(&self.dir) {
+            Ok(read) => self.reload_from(read),
+            Err(e) => ReloadOutcome::Failed {
+                problems: e.problems,
+                still_serving: self.current().number,
+            },
+        }
+    }
+
+    /// [`Served::reload`] from files already read.
+    fn reload_from(&self, read: DirFiles) -> ReloadOutcome {
         // A poisoned lock only means an earlier reload panicked; the data it guards is ().
         let _guard = self
             .reload_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let still_serving = self.current().number;
-        match build(&self.dir, self.model.as_ref(), still_serving + 1) {
+        match build(read, self.model.as_ref(), still_serving + 1) {
             Ok(next) => {
                 let outcome = ReloadOutcome::Reloaded {
                     generation: next.number,
                     passages: next.engine.knowledge().passages.len(),
                     took: next.took,
                     content_hash: next.content_hash().to_string(),
+                    warnings: next.engine.knowledge().warnings.clone(),
                 };
                 self.current.store(Arc::new(next));
                 outcome
@@ -184,34 +200,44 @@ impl Served {
     /// with the same validation and swap as [`Served::reload`]. `last_broken` remembers the
     /// content of the last broken edit so it is reported once, not on every look. Blocking.
     pub fn check_disk(&self, last_broken: &mut Option<String>) -> DiskCheck {
-        let on_disk = match crate::knowledge::dir_content_hash(&self.dir) {
-            Ok(hash) => hash,
+        match read_dir(&self.dir) {
+            Ok(read) => self.check_files(read, last_broken),
             Err(e) => {
                 let key = e.to_string();
                 if last_broken.as_deref() == Some(key.as_str()) {
                     return DiskCheck::StillBroken;
                 }
                 *last_broken = Some(key);
-                return DiskCheck::Broken(ReloadOutcome::Failed {
+                DiskCheck::Broken(ReloadOutcome::Failed {
                     problems: e.problems,
                     still_serving: self.current().number,
-                });
+                })
             }
-        };
-        if on_disk == self.current().content_hash() {
+        }
+    }
+
+    /// [`Served::check_disk`] on files already read. The files hashed are the files built:
+    /// hashing one read and building from another could remember a good content as broken
+    /// (if the files changed in between), and a later revert to it would never be picked up.
+    pub fn check_files(&self, read: DirFiles, last_broken: &mut Option<String>) -> DiskCheck {
+        let mut key = read.content_hash();
+        for p in &read.problems {
+            key.push_str(&format!("\n{p}"));
+        }
+        if read.problems.is_empty() && key == self.current().content_hash() {
             *last_broken = None;
             return DiskCheck::Unchanged;
         }
-        if last_broken.as_deref() == Some(on_disk.as_str()) {
+        if last_broken.as_deref() == Some(key.as_str()) {
             return DiskCheck::StillBroken;
         }
-        match self.reload() {
+        match self.reload_from(read) {
             outcome @ ReloadOutcome::Reloaded { .. } => {
                 *last_broken = None;
                 DiskCheck::Reloaded(outcome)
             }
             outcome @ ReloadOutcome::Failed { .. } => {
-                *last_broken = Some(on_disk);
+                *last_broken = Some(key);
                 DiskCheck::Broken(outcome)
             }
         }
@@ -350,6 +376,39 @@ mod tests {
             DiskCheck::Broken(_)
         ));
 
+        std::fs::remove_file(dir.join("b.md")).unwrap();
+        assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue: the watcher hashed the files, then the reload read them again. A save landing
+    /// in between made it remember the good content as broken, so reverting to it was never
+    /// picked up. Now the content hashed is the content built.
+    #[test]
+    fn the_watcher_builds_exactly_what_it_hashed() {
+        let dir = std::env::temp_dir().join(format!("careerbot-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_base(&dir, "Kubernetes");
+        let served = Served::load(&dir).unwrap();
+        write_base(&dir, "Terraform");
+        let good = read_dir(&dir).unwrap();
+        let good_hash = good.content_hash();
+        // A broken save lands after the look but before the build.
+        std::fs::write(dir.join("b.md"), "broken").unwrap();
+        let mut last_broken = None;
+        match served.check_files(good, &mut last_broken) {
+            DiskCheck::Reloaded(ReloadOutcome::Reloaded { content_hash, .. }) => {
+                assert_eq!(content_hash, good_hash)
+            }
+            other => panic!("the good content read must be served, got {other:?}"),
+        }
+        assert_eq!(last_broken, None, "nothing good is remembered as broken");
+        assert!(served.current().engine.ask("terraform", 1).answered);
+        // The broken save is seen on the next look, and reverting it is picked up.
+        assert!(matches!(
+            served.check_disk(&mut last_broken),
+            DiskCheck::Broken(_)
+        ));
         std::fs::remove_file(dir.join("b.md")).unwrap();
         assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
         let _ = std::fs::remove_dir_all(&dir);

@@ -19,8 +19,68 @@ pub(super) struct FrontMatter {
     kind: Option<Spanned<String>>,
 }
 
+/// One parsed Markdown file: its document id, where that id is declared, and its passages.
+pub(super) struct MarkdownDoc {
+    pub id: String,
+    pub id_line: usize,
+    pub passages: Vec<Passage>,
+}
+
 /// Parses one Markdown knowledge file into passages, or every problem found in it.
 pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Problem>> {
+    parse_markdown_doc(path, text).map(|doc| doc.passages)
+}
+
+/// Characters that take no room on screen: a section made only of them is empty.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{00ad}'
+        )
+}
+
+/// `text` without HTML comments (moderators' notes, never shown on Discord, where they would
+/// appear literally) and without zero-width spaces; `Err(offset)` of a `<!--` never closed.
+fn visible_text(text: &str) -> Result<String, usize> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut consumed = 0;
+    while let Some(open) = rest.find("<!--") {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open + 4..].find("-->") else {
+            return Err(consumed + open);
+        };
+        let skip = open + 4 + close + 3;
+        consumed += skip;
+        rest = &rest[skip..];
+    }
+    out.push_str(rest);
+    Ok(out.replace(['\u{200b}', '\u{2060}', '\u{feff}'], ""))
+}
+
+/// What is wrong with a line that looks like a heading but is not a `## ` one, if anything.
+fn heading_problem(trimmed: &str) -> Option<&'static str> {
+    if trimmed == "##" {
+        Some("heading `##` has no title")
+    } else if trimmed.starts_with("###") {
+        Some("`###` subheadings are not supported: start a new section with `## `, or write the line as plain text")
+    } else if trimmed.starts_with("##") {
+        Some("a heading needs a space after `##`: write `## Heading`")
+    } else if trimmed.starts_with("# ") || trimmed == "#" {
+        Some("use `## ` for section headings (a single `#` is not a section)")
+    } else {
+        None
+    }
+}
+
+/// The fence marker (```` ``` ```` or `~~~`) a line opens or closes a code block with.
+fn fence_marker(trimmed: &str) -> Option<&'static str> {
+    ["```", "~~~"].into_iter().find(|m| trimmed.starts_with(m))
+}
+
+/// Parses one Markdown file, keeping its document id for the base-wide uniqueness check.
+pub(super) fn parse_markdown_doc(path: &str, text: &str) -> Result<MarkdownDoc, Vec<Problem>> {
     let mut problems = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
     let first = lines.iter().position(|l| !l.trim().is_empty());
@@ -49,6 +109,10 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
         Ok(fm) => fm,
         Err(e) => return Err(vec![toml_problem(path, &fm_text, fm_first_line, &e)]),
     };
+    let id_line = fm
+        .id
+        .as_ref()
+        .map_or(first + 1, |id| fm_first_line + span_line(&fm_text, id) - 1);
     let doc_id = match &fm.id {
         None => {
             problems.push(Problem::new(path, first + 1, "front matter has no `id`"));
@@ -103,14 +167,19 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
         heading: None,
         body: Vec::new(),
     }];
-    let mut in_fence = false;
+    // The open code fence's marker and line: headings inside a fence are code, not sections.
+    let mut fence: Option<(&str, usize)> = None;
     for (i, raw) in lines.iter().enumerate().skip(close + 1) {
         let line_no = i + 1;
         let trimmed = raw.trim_start();
-        if trimmed.starts_with("```") {
-            in_fence = !in_fence;
+        if let Some(marker) = fence_marker(trimmed) {
+            fence = match fence {
+                None => Some((marker, line_no)),
+                Some((open, _)) if open == marker => None,
+                still_open => still_open,
+            };
         }
-        if !in_fence {
+        if fence.is_none() {
             if let Some(h) = trimmed.strip_prefix("## ") {
                 sections.push(Section {
                     line: line_no,
@@ -119,16 +188,8 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
                 });
                 continue;
             }
-            if trimmed == "##" {
-                problems.push(Problem::new(path, line_no, "heading `##` has no title"));
-                continue;
-            }
-            if trimmed.starts_with("# ") || trimmed == "#" {
-                problems.push(Problem::new(
-                    path,
-                    line_no,
-                    "use `## ` for section headings (a single `#` is not a section)",
-                ));
+            if let Some(message) = heading_problem(trimmed) {
+                problems.push(Problem::new(path, line_no, message));
                 continue;
             }
         }
@@ -136,15 +197,29 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
             s.body.push(raw);
         }
     }
+    if let Some((marker, line)) = fence {
+        problems.push(Problem::new(
+            path,
+            line,
+            format!("this code block is never closed: add a line `{marker}` where it ends (until then every heading below it is hidden)"),
+        ));
+    }
 
     let mut passages = Vec::new();
     let mut slugs: HashMap<String, usize> = HashMap::new();
     for section in sections {
         let mut keywords = doc_keywords.clone();
         let mut body = section.body.as_slice();
+        // The file line of `body[0]`: the line under the heading (or the front matter).
+        let mut body_line = if section.heading.is_some() {
+            section.line + 1
+        } else {
+            section.line
+        };
         // Skip leading blank lines, then take an optional keywords comment.
         while body.first().is_some_and(|l| l.trim().is_empty()) {
             body = &body[1..];
+            body_line += 1;
         }
         if let Some(first_line) = body.first() {
             let t = first_line.trim();
@@ -162,10 +237,22 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
                             .map(String::from),
                     );
                     body = &body[1..];
+                    body_line += 1;
                 }
             }
         }
-        let text = body.join("\n").trim().to_string();
+        let joined = body.join("\n");
+        let text = match visible_text(&joined) {
+            Ok(t) => t.trim().to_string(),
+            Err(offset) => {
+                problems.push(Problem::new(
+                    path,
+                    body_line + joined[..offset].matches('\n').count(),
+                    "this comment `<!--` is never closed: end it with `-->`",
+                ));
+                continue;
+            }
+        };
         let passage = |id: String, title: String, text: String, keywords: Vec<String>| Passage {
             id,
             title,
@@ -178,12 +265,12 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
         };
         let Some(heading) = section.heading else {
             // Intro text before the first heading is optional.
-            if !text.is_empty() && !doc_id.is_empty() {
+            if !text.chars().all(is_invisible) && !doc_id.is_empty() {
                 passages.push(passage(doc_id.clone(), doc_title.clone(), text, keywords));
             }
             continue;
         };
-        if text.is_empty() {
+        if text.chars().all(is_invisible) {
             problems.push(Problem::new(
                 path,
                 section.line,
@@ -216,5 +303,12 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
             "the document has no text: add `## ` sections below the front matter",
         ));
     }
-    ok_if_clean(problems, passages)
+    ok_if_clean(
+        problems,
+        MarkdownDoc {
+            id: doc_id,
+            id_line,
+            passages,
+        },
+    )
 }

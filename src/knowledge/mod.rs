@@ -188,6 +188,9 @@ pub struct KnowledgeBase {
     /// FNV-1a hash over every loaded file's name and bytes, hex: identifies a generation's
     /// content, so processes can tell whether they serve the same base.
     pub content_hash: String,
+    /// Things that do not stop the base from being served but a moderator should hear of
+    /// (an expected table file that is absent), shown by `check`, `/reload` and the log.
+    pub warnings: Vec<Problem>,
 }
 
 /// A file's name and contents, as handed to [`KnowledgeBase::from_files`].
@@ -198,7 +201,8 @@ pub struct SourceFile {
     pub bytes: Vec<u8>,
 }
 
-const TABLE_FILES: [&str; 5] = [
+/// The table files a base is expected to have; each one missing is a warning.
+pub const TABLE_FILES: [&str; 5] = [
     "skills.toml",
     "salary.toml",
     "phases.toml",
@@ -206,12 +210,53 @@ const TABLE_FILES: [&str; 5] = [
     "synonyms.toml",
 ];
 
+/// Largest knowledge file the loader reads (1 MiB, about 150,000 words): a bigger one is a
+/// problem, not a slow answer. The shipped files are a few KiB each.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// Largest knowledge base (all files together, 32 MiB): a synthetic 10,000-passage base is
+/// about 6 MiB. Indexing and the model's vectors grow with it, so the bound keeps a typo'd
+/// copy command from filling the bot's memory.
+pub const MAX_BASE_BYTES: u64 = 32 << 20;
+
+/// What is shown of a table file that should be there but is not.
+const WHAT_GOES_MISSING: [(&str, &str); 5] = [
+    ("skills.toml", "/skills will have no skill areas"),
+    ("salary.toml", "/salary will have no salary bands"),
+    ("phases.toml", "/timeline will have no roadmap phases"),
+    ("timeline.toml", "/timeline will have no career steps"),
+    (
+        "synonyms.toml",
+        "words people type will not be mapped to the base's words",
+    ),
+];
+
+/// The knowledge files of a directory, read once: what a generation is built from and what
+/// its content hash is computed over, so a watcher never hashes one read and builds another.
+#[derive(Debug, Clone, Default)]
+pub struct DirFiles {
+    pub files: Vec<SourceFile>,
+    /// Entries that could not be used (unreadable, a directory, too large).
+    pub problems: Vec<Problem>,
+}
+
+impl DirFiles {
+    /// The content hash of exactly these files.
+    pub fn content_hash(&self) -> String {
+        content_hash(&self.files)
+    }
+}
+
 impl KnowledgeBase {
     /// Loads every knowledge file in `dir` (not recursive). Files are read in name order so
     /// ids, problems and the content hash are deterministic.
     pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, LoadError> {
-        let (files, mut problems) = read_dir_files(dir)?;
-        match KnowledgeBase::from_files(&files) {
+        KnowledgeBase::from_dir_files(read_dir(dir)?)
+    }
+
+    /// Builds a base from files already read by [`read_dir`].
+    pub fn from_dir_files(read: DirFiles) -> Result<KnowledgeBase, LoadError> {
+        let mut problems = read.problems;
+        match KnowledgeBase::from_files(&read.files) {
             Ok(kb) if problems.is_empty() => Ok(kb),
             Ok(_) => Err(LoadError { problems }),
             Err(mut e) => {
@@ -225,19 +270,11 @@ impl KnowledgeBase {
     pub fn from_files(files: &[SourceFile]) -> Result<KnowledgeBase, LoadError> {
         let mut problems = Vec::new();
         let mut kb = KnowledgeBase::default();
-        let mut hash = Fnv::new();
         let mut seen_tables: HashMap<&str, &str> = HashMap::new();
+        // Document id -> where it was declared, so two files cannot share one.
+        let mut doc_ids: HashMap<String, (String, usize)> = HashMap::new();
+        let mut md_docs: Vec<(String, String, usize)> = Vec::new();
         for file in files {
-            hash.write(
-                file.path
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&file.path)
-                    .as_bytes(),
-            );
-            hash.write(&[0]);
-            hash.write(&file.bytes);
-            hash.write(&[0]);
             let text = match std::str::from_utf8(&file.bytes) {
                 Ok(t) => t,
                 Err(e) => {
@@ -250,13 +287,39 @@ impl KnowledgeBase {
                     continue;
                 }
             };
+            // Windows editors start UTF-8 files with a byte-order mark; it is not content.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
             let name = file_name(&file.path);
+            let lower = name.to_ascii_lowercase();
             let path = file.path.as_str();
-            if name.ends_with(".md") {
-                match parse_markdown(path, text) {
-                    Ok(mut ps) => kb.passages.append(&mut ps),
+            if lower.ends_with(".md") {
+                match markdown::parse_markdown_doc(path, text) {
+                    Ok(mut doc) => {
+                        if let Some((prev, line)) = doc_ids.get(&doc.id) {
+                            problems.push(Problem::new(
+                                path,
+                                doc.id_line,
+                                format!(
+                                    "id {:?} is already used by {prev}:{line}: every file needs its own id",
+                                    doc.id
+                                ),
+                            ));
+                            continue;
+                        }
+                        doc_ids.insert(doc.id.clone(), (path.to_string(), doc.id_line));
+                        md_docs.push((doc.id.clone(), path.to_string(), doc.id_line));
+                        kb.passages.append(&mut doc.passages);
+                    }
                     Err(mut ps) => problems.append(&mut ps),
                 }
+                continue;
+            }
+            if name != lower && TABLE_FILES.contains(&lower.as_str()) {
+                problems.push(Problem::new(
+                    path,
+                    1,
+                    format!("table file names are lowercase: rename {name:?} to {lower:?}"),
+                ));
                 continue;
             }
             if let Some(prev) = seen_tables.insert(name, path) {
@@ -284,6 +347,17 @@ impl KnowledgeBase {
             };
             if let Err(mut ps) = result {
                 problems.append(&mut ps);
+            }
+        }
+        // A document may not take the id of a table's passages (`salary`, `skills/...`).
+        for (id, path, line) in &md_docs {
+            let table = format!("{id}.toml");
+            if id != "synonyms" && seen_tables.contains_key(table.as_str()) {
+                problems.push(Problem::new(
+                    path,
+                    *line,
+                    format!("id {id:?} is taken by the table file {table}: choose another id"),
+                ));
             }
         }
         for file in files {
@@ -316,6 +390,7 @@ impl KnowledgeBase {
                 "the knowledge base has no passages",
             ));
         }
+        kb.warnings = missing_tables(files, &seen_tables);
         if problems.is_empty() {
             kb.content_hash = content_hash(files);
             Ok(kb)
@@ -330,8 +405,29 @@ impl KnowledgeBase {
     }
 }
 
-/// Reads the knowledge files of `dir` in name order; unreadable files are problems.
-fn read_dir_files(dir: &Path) -> Result<(Vec<SourceFile>, Vec<Problem>), LoadError> {
+/// A warning for each expected table file that is absent: a base may have no salaries, but
+/// it should never lose them to a typo'd or deleted file without anyone hearing of it.
+fn missing_tables(files: &[SourceFile], present: &HashMap<&str, &str>) -> Vec<Problem> {
+    let dir = files
+        .first()
+        .map(|f| &f.path[..f.path.len() - file_name(&f.path).len()])
+        .unwrap_or("");
+    WHAT_GOES_MISSING
+        .iter()
+        .filter(|(name, _)| !present.contains_key(name))
+        .map(|(name, effect)| {
+            Problem::new(
+                &format!("{dir}{name}"),
+                1,
+                format!("{name} is missing: {effect} (see knowledge/README.md to add it)"),
+            )
+        })
+        .collect()
+}
+
+/// Reads the knowledge files of `dir` in name order, once. Entries that cannot be used are
+/// problems: unreadable, a directory named like a knowledge file, or over the size limits.
+pub fn read_dir(dir: &Path) -> Result<DirFiles, LoadError> {
     let display = dir.display().to_string();
     let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
         problems: vec![Problem::new(
@@ -341,32 +437,59 @@ fn read_dir_files(dir: &Path) -> Result<(Vec<SourceFile>, Vec<Problem>), LoadErr
         )],
     })?;
     let mut paths: Vec<PathBuf> = Vec::new();
-    let mut problems = Vec::new();
+    let mut read = DirFiles::default();
     for entry in entries {
         match entry {
             Ok(e) => paths.push(e.path()),
-            Err(e) => problems.push(Problem::new(&display, 1, format!("cannot list: {e}"))),
+            Err(e) => read
+                .problems
+                .push(Problem::new(&display, 1, format!("cannot list: {e}"))),
         }
     }
     paths.sort();
-    let mut files = Vec::new();
+    let mut total: u64 = 0;
     for path in paths {
-        if !is_knowledge_file(&path) {
+        if !is_knowledge_name(&path) {
             continue;
         }
+        let shown = path.display().to_string();
+        let problem = |message: String| Problem::new(&shown, 1, message);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                read.problems.push(problem(format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if !meta.is_file() {
+            read.problems.push(problem(
+                "is a directory, not a file: knowledge files live directly in the knowledge folder"
+                    .into(),
+            ));
+            continue;
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            read.problems.push(problem(format!(
+                "the file is {} KiB; a knowledge file may be at most {} KiB: split it",
+                meta.len() / 1024,
+                MAX_FILE_BYTES / 1024
+            )));
+            continue;
+        }
+        total += meta.len();
+        if total > MAX_BASE_BYTES {
+            read.problems.push(problem(format!(
+                "the knowledge files add up to more than {} MiB, the most one base may hold",
+                MAX_BASE_BYTES >> 20
+            )));
+            break;
+        }
         match std::fs::read(&path) {
-            Ok(bytes) => files.push(SourceFile {
-                path: path.display().to_string(),
-                bytes,
-            }),
-            Err(e) => problems.push(Problem::new(
-                &path.display().to_string(),
-                1,
-                format!("cannot read: {e}"),
-            )),
+            Ok(bytes) => read.files.push(SourceFile { path: shown, bytes }),
+            Err(e) => read.problems.push(problem(format!("cannot read: {e}"))),
         }
     }
-    Ok((files, problems))
+    Ok(read)
 }
 
 /// The content hash of a set of knowledge files: FNV-1a over each file's name and bytes.
@@ -385,22 +508,28 @@ pub fn content_hash(files: &[SourceFile]) -> String {
 /// The content hash the files in `dir` have now, without parsing them: cheap enough to poll.
 /// Equal to [`KnowledgeBase::content_hash`] of a base loaded from the same files.
 pub fn dir_content_hash(dir: &Path) -> Result<String, LoadError> {
-    let (files, problems) = read_dir_files(dir)?;
-    if problems.is_empty() {
-        Ok(content_hash(&files))
+    let read = read_dir(dir)?;
+    if read.problems.is_empty() {
+        Ok(read.content_hash())
     } else {
-        Err(LoadError { problems })
+        Err(LoadError {
+            problems: read.problems,
+        })
     }
 }
 
-fn is_knowledge_file(path: &Path) -> bool {
+/// Whether a directory entry is named like a knowledge file (`.md` or `.toml`, any case;
+/// hidden files and the moderators' README excepted). Whether it *is* a file is checked by
+/// the reader, so a directory named `skills.toml` is reported rather than skipped.
+fn is_knowledge_name(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    if name.starts_with('.') || name.eq_ignore_ascii_case("README.md") {
+    let lower = name.to_ascii_lowercase();
+    if name.starts_with('.') || lower == "readme.md" {
         return false;
     }
-    path.is_file() && (name.ends_with(".md") || name.ends_with(".toml"))
+    lower.ends_with(".md") || lower.ends_with(".toml")
 }
 
 fn file_name(path: &str) -> &str {
@@ -598,7 +727,7 @@ min_lpa = 70
         assert!(
             shown
                 .iter()
-                .any(|s| s.starts_with("k/b.md:6:") && s.contains("duplicate id \"a/one\"")),
+                .any(|s| s.starts_with("k/b.md:2:") && s.contains("already used by k/a.md:2")),
             "{shown:?}"
         );
         assert!(

@@ -117,6 +117,33 @@ pub(super) struct SalaryBandRow {
     summary: Option<String>,
 }
 
+/// The largest figure a band may give, in LPA (₹100 crore a year): anything above is a typo,
+/// and would print as an exponent.
+pub const MAX_LPA: f64 = 10_000.0;
+
+/// What is wrong with a band's `min_lpa` and `max_lpa`, as messages for the band's line.
+fn lpa_problems(r: &SalaryBandRow) -> Vec<String> {
+    let mut out = Vec::new();
+    let in_range = |x: f64| x.is_finite() && (0.0..=MAX_LPA).contains(&x);
+    if !in_range(r.min_lpa) {
+        out.push(format!(
+            "min_lpa {} must be a number of lakhs from 0 to {MAX_LPA}",
+            r.min_lpa
+        ));
+    }
+    match r.max_lpa {
+        Some(max) if !in_range(max) => out.push(format!(
+            "max_lpa {max} must be a number of lakhs from 0 to {MAX_LPA} (leave max_lpa out for an open-ended band)"
+        )),
+        Some(max) if in_range(r.min_lpa) && max < r.min_lpa => out.push(format!(
+            "band {:?}: min_lpa {} is greater than max_lpa {max}",
+            r.level, r.min_lpa
+        )),
+        _ => {}
+    }
+    out
+}
+
 /// Parses `salary.toml`.
 pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>> {
     let file: SalaryFile = parse_toml(path, text)?;
@@ -131,29 +158,14 @@ pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>>
         ));
     }
     let mut bands = Vec::new();
+    let mut lines = Vec::new();
     for row in file.band {
         let line = span_line(text, &row);
         let r = row.into_inner();
         check_row_id(&mut problems, &mut seen, path, line, &r.id);
         require(&mut problems, path, line, "band level", &r.level);
-        if !r.min_lpa.is_finite() || r.min_lpa < 0.0 {
-            problems.push(Problem::new(
-                path,
-                line,
-                format!("min_lpa {} must be a positive number", r.min_lpa),
-            ));
-        }
-        if let Some(max) = r.max_lpa {
-            if !max.is_finite() || max < r.min_lpa {
-                problems.push(Problem::new(
-                    path,
-                    line,
-                    format!(
-                        "band {:?}: min_lpa {} is greater than max_lpa {}",
-                        r.level, r.min_lpa, max
-                    ),
-                ));
-            }
+        for problem in lpa_problems(&r) {
+            problems.push(Problem::new(path, line, problem));
         }
         if let (Some(a), Some(b)) = (r.years_min, r.years_max) {
             if a > b {
@@ -167,6 +179,7 @@ pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>>
                 ));
             }
         }
+        lines.push(line);
         bands.push(SalaryBand {
             id: r.id,
             level: r.level.trim().to_string(),
@@ -178,21 +191,24 @@ pub fn parse_salary(path: &str, text: &str) -> Result<SalaryTable, Vec<Problem>>
             summary: r.summary.filter(|s| !s.trim().is_empty()),
         });
     }
-    // Experience ranges must not overlap, or `--years N` would be ambiguous.
+    // Experience ranges must not overlap, or `--years N` would be ambiguous. A band with
+    // only `years_max` starts at 0; one with neither is not tied to experience.
+    let span = |b: &SalaryBand| match (b.years_min, b.years_max) {
+        (None, None) => None,
+        (min, max) => Some((min.unwrap_or(0), max.unwrap_or(u32::MAX))),
+    };
     for (i, a) in bands.iter().enumerate() {
-        for b in &bands[i + 1..] {
-            let (Some(a0), Some(b0)) = (a.years_min, b.years_min) else {
+        for (j, b) in bands.iter().enumerate().skip(i + 1) {
+            let (Some((a0, a1)), Some((b0, b1))) = (span(a), span(b)) else {
                 continue;
             };
-            let a1 = a.years_max.unwrap_or(u32::MAX);
-            let b1 = b.years_max.unwrap_or(u32::MAX);
             if a0 <= b1 && b0 <= a1 {
                 problems.push(Problem::new(
                     path,
-                    1,
+                    lines[j],
                     format!(
-                        "bands {:?} and {:?} have overlapping years of experience",
-                        a.level, b.level
+                        "band {:?} overlaps the years of experience of band {:?} (line {}): a number of years must fall in one band only",
+                        b.level, a.level, lines[i]
                     ),
                 ));
             }
