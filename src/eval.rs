@@ -168,6 +168,14 @@ pub fn parse_cases(path: &str, text: &str) -> Result<Vec<EvalCase>, Vec<EvalErro
             expect,
         });
     }
+    if errors.is_empty() && cases.is_empty() {
+        // A score over no questions would read as a perfect 1.00.
+        errors.push(EvalError {
+            path: path.to_string(),
+            line: 1,
+            message: "no questions: write one JSON object per line, like {\"q\": \"...\", \"expect\": [\"...\"]}".into(),
+        });
+    }
     if errors.is_empty() {
         Ok(cases)
     } else {

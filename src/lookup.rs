@@ -70,7 +70,8 @@ fn name_score_normalized(q: &str, n: &str) -> f64 {
     if n.split(' ').any(|w| w.starts_with(q)) {
         return 0.9;
     }
-    if n.contains(q) {
+    // Inside a word, one or two letters say nothing ("x" is in "Experimentation").
+    if q.chars().count() >= 3 && n.contains(q) {
         return 0.85;
     }
     // Typo-level similarity, against the whole name and against each of its words.
@@ -152,8 +153,12 @@ pub fn salary_for_years(kb: &KnowledgeBase, years: u32) -> Option<&SalaryBand> {
 pub fn phase<'a>(kb: &'a KnowledgeBase, query: &str) -> Result<&'a Phase, NotFound> {
     let q = normalize(query);
     let number = q.strip_prefix("phase").unwrap_or(&q).trim();
-    if let Ok(n) = number.parse::<u32>() {
-        if let Some(p) = kb.phases.phases.iter().find(|p| p.number == n) {
+    // Read the number from what was typed: normalizing drops the sign of "phase -1".
+    let typed = query.trim().to_lowercase();
+    let typed = typed.strip_prefix("phase").unwrap_or(&typed).trim();
+    let signed = typed.parse::<i64>().ok();
+    if let Some(n) = signed.or_else(|| number.parse::<i64>().ok()) {
+        if let Some(p) = kb.phases.phases.iter().find(|p| i64::from(p.number) == n) {
             return Ok(p);
         }
         return Err(NotFound {

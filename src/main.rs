@@ -1,6 +1,7 @@
 //! `careerbot`: command-line glue over the library. Parses arguments, loads the knowledge
 //! base, calls the engine or a renderer, prints. Errors get context here and nowhere else.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,8 +42,8 @@ enum Command {
         /// Print one JSON object instead of text
         #[arg(long)]
         json: bool,
-        /// How many passages to return at most
-        #[arg(long, default_value_t = 3)]
+        /// How many passages to return at most (1 or more)
+        #[arg(long, default_value_t = 3, value_parser = at_least_one)]
         top: usize,
         /// Show each candidate's lexical, semantic and fused scores, and why the question
         /// was answered or refused
@@ -107,17 +108,46 @@ enum Command {
     },
 }
 
+/// `print!` that hands back the error instead of panicking: a reader that went away
+/// (`careerbot ask --json salary | head -c1`) ends the program quietly, not with a panic.
+macro_rules! out {
+    ($($arg:tt)*) => { write!(std::io::stdout().lock(), $($arg)*) };
+}
+/// `println!`, likewise.
+macro_rules! outln {
+    ($($arg:tt)*) => { writeln!(std::io::stdout().lock(), $($arg)*) };
+}
+
 fn main() -> ExitCode {
     // Before anything can start a thread.
     careerbot::embed::pin_thread_count();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--top`: a count of passages, so 0 is a usage error rather than an empty answer.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whether the output's reader closed the pipe: like other Unix tools, stop without a word.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn load(dir: &Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
@@ -155,27 +185,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let question = question.join(" ");
             if explain {
                 let (answer, candidates) = engine.explain(&question, top);
-                print!("{}", render::explain_text(&engine, &answer, &candidates));
+                out!("{}", render::explain_text(&engine, &answer, &candidates))?;
             } else {
                 let answer = engine.ask(&question, top);
                 if json {
-                    println!("{}", serde_json::to_string(&answer)?);
+                    outln!("{}", serde_json::to_string(&answer)?)?;
                 } else {
-                    print!(
+                    out!(
                         "{}",
                         card_text(&render::answer_card(&engine, &answer, &render::CLI))
-                    );
+                    )?;
                 }
             }
         }
         Command::Model => {
             let model = SemanticModel::load(cli.model.as_deref())
                 .context("loading the sentence-embedding model")?;
-            println!(
+            outln!(
                 "ok: model {} ({} dimensions)",
                 model.embedder.id(),
                 model.embedder.dims()
-            );
+            )?;
         }
         Command::Skills { area } => {
             let kb = load(&cli.knowledge)?;
@@ -208,9 +238,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|p| Hit::from_passage(p, 0.0))
                     .collect();
-                println!("{}", serde_json::to_string(&hits)?);
+                outln!("{}", serde_json::to_string(&hits)?)?;
             } else {
-                println!(
+                outln!(
                     "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms (content {})",
                     kb.passages.len(),
                     kb.skills.len(),
@@ -219,7 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     kb.timeline.steps.len(),
                     kb.synonyms.len(),
                     kb.content_hash
-                );
+                )?;
             }
         }
         Command::Eval {
@@ -238,7 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let n =
                 careerbot::synth::write_knowledge_dir(&seed_kb, &seed_dir, &out, passages, seed)
                     .with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {n} passages to {}", out.display());
+            outln!("wrote {n} passages to {}", out.display())?;
         }
         Command::Serve {
             config,
@@ -283,8 +313,8 @@ fn eval_command(
                 .with_mode(mode);
             runs.push((mode.short_label(), eval::run(&engine, &cases)));
         }
-        println!("questions: {}", cases.len());
-        print!("{}", eval::compare_table(&runs));
+        outln!("questions: {}", cases.len())?;
+        out!("{}", eval::compare_table(&runs))?;
         return Ok(ExitCode::SUCCESS);
     }
     let engine = engine(cli)?;
@@ -297,36 +327,39 @@ fn eval_command(
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let report = eval::run(&engine, &cases);
-    println!("engine: {}", engine.mode().label());
+    outln!("engine: {}", engine.mode().label())?;
     if verbose {
         for c in report.cases.iter().filter(|c| !c.top1) {
-            println!(
+            outln!(
                 "miss (line {}, {}): {:?} -> {:?}",
-                c.line, c.kind, c.question, c.got
-            );
+                c.line,
+                c.kind,
+                c.question,
+                c.got
+            )?;
             let (answer, candidates) = engine.explain(&c.question, 3);
             if let Some(d) = &answer.decision {
-                println!("    {}", d.reason);
+                outln!("    {}", d.reason)?;
             }
             for (title, s) in candidates.iter().take(3) {
-                println!(
+                outln!(
                     "    sem {:.3} lex {:.3} cov {:.2} fused {:.3}  {title}",
                     s.semantic.unwrap_or(f32::NAN),
                     s.lexical,
                     s.coverage,
                     s.fused
-                );
+                )?;
             }
         }
     }
-    print!("{}", report.summary());
+    out!("{}", report.summary())?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_card(card: Result<render::Card, careerbot::lookup::NotFound>) -> anyhow::Result<ExitCode> {
     match card {
         Ok(card) => {
-            print!("{}", card_text(&card));
+            out!("{}", card_text(&card))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(not_found) => {

@@ -319,7 +319,11 @@ mod tests {
             c.fields.iter().all(|(n, _)| n != "Closest sections"),
             "nothing came close"
         );
-        let c = answer_card(&e, &e.ask("architects design sourdough", 3), &CLI);
+        // A refusal whose best passage came near (the engine decides that) names it.
+        let mut near = e.ask("architects sourdough", 3);
+        assert!(!near.answered);
+        near.suggestions = vec!["One".into()];
+        let c = answer_card(&e, &near, &CLI);
         assert!(
             c.fields
                 .iter()

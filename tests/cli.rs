@@ -286,3 +286,108 @@ fn eval_compare_puts_the_three_engines_side_by_side() {
     );
     assert!(text.contains("offtopic refused"), "per-kind rows: {text}");
 }
+
+/// `careerbot ARGS | true`: the reader is gone before anything is written. Exits quietly
+/// (status 0, nothing on stderr), never the 101 of a panic on a broken pipe.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        &["ask", "--json", "salary"][..],
+        &["skills"],
+        &["check", "--json"],
+    ] {
+        let mut child = careerbot()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // close the read end at once, like `| true`
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("panicked"),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn an_empty_question_set_is_an_error_not_a_perfect_score() {
+    let path = std::env::temp_dir().join(format!("careerbot-empty-{}.jsonl", std::process::id()));
+    std::fs::write(&path, "\n\n").unwrap();
+    let out = careerbot()
+        .arg("--lexical-only")
+        .arg("eval")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains(":1: no questions"), "{stderr}");
+}
+
+/// Bad lookups and options say so instead of answering something else.
+#[test]
+fn bad_numbers_and_single_letters_are_not_matched() {
+    let out = careerbot()
+        .args(["--lexical-only", "ask", "--top", "0", "salary"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
+    for args in [["timeline", "phase -1"], ["skills", "x"]] {
+        let out = careerbot().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(stderr.contains("I don't know a"), "{args:?}: {stderr}");
+    }
+    assert!(stdout_of(careerbot().args(["timeline", "phase 1"])).starts_with("Phase 1"));
+}
+
+/// A decomposed "résumé" (NFD, as some keyboards type it) and a zero-width space inside a
+/// word read like the plain text: no nonsense "did you mean", the same answer.
+#[test]
+fn questions_are_read_as_they_look_on_screen() {
+    let lexical = |q: &str| -> Value {
+        let out = stdout_of(
+            careerbot()
+                .args(["--lexical-only", "ask", "--json", "--"])
+                .arg(q),
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    let shape = |v: &Value| {
+        let ids: Vec<String> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect();
+        (v.get("did_you_mean").cloned(), ids)
+    };
+    let nfc = lexical("how should my r\u{e9}sum\u{e9} look");
+    let nfd = lexical("how should my re\u{301}sume\u{301} look");
+    assert_eq!(shape(&nfd), shape(&nfc));
+    let zw = lexical("sal\u{200b}ary for seniors");
+    assert_eq!(zw["hits"][0]["id"], "salary/senior", "{zw}");
+}
+
+/// A refusal suggests sections only when one came near (lexical engine: coverage).
+#[test]
+fn a_far_off_refusal_lists_topics_without_closest_sections() {
+    let text = stdout_of(careerbot().args(["--lexical-only", "ask", "how to bake bread"]));
+    assert!(text.contains("Sorry, I don't know"), "{text}");
+    assert!(!text.contains("Closest sections"), "{text}");
+}

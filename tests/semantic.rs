@@ -141,6 +141,28 @@ fn off_topic_is_refused_with_a_reason() {
     }
 }
 
+/// A refusal suggests only sections that came near; far off it lists the topics alone.
+#[test]
+fn refusals_suggest_only_what_came_near() {
+    let engine = hybrid();
+    for q in [
+        "recipe for butter chicken",
+        "how to bake bread",
+        "weather tomorrow",
+    ] {
+        let a = engine.ask(q, 3);
+        assert!(!a.answered, "{q}");
+        assert_eq!(a.suggestions, Vec::<String>::new(), "{q}");
+    }
+    let a = engine.ask("What's the average ML architect salary in the US?", 3);
+    assert!(!a.answered);
+    assert!(
+        a.suggestions.iter().any(|t| t.starts_with("Salary")),
+        "{:?}",
+        a.suggestions
+    );
+}
+
 #[test]
 fn compare_modes_rank_with_their_own_signals() {
     let kb = shipped();

@@ -31,6 +31,8 @@ pub struct Data {
     pub served: Arc<Served>,
     pub config: Config,
     pub limiter: AskLimiter,
+    /// Guilds already cleared of commands an earlier registration left there.
+    pub stale_check: super::registration::StaleCheck,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;

@@ -255,14 +255,26 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads and parses a configuration file.
+    /// Reads and parses a configuration file. Relative paths in it (`knowledge_dir`,
+    /// `model_dir`) are relative to the file's folder, not to wherever the bot was started:
+    /// the config means the same thing from any working directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: display.clone(),
             source,
         })?;
-        Config::from_toml(&display, &text)
+        let mut config = Config::from_toml(&display, &text)?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        for dir in [&mut config.knowledge_dir, &mut config.model_dir]
+            .into_iter()
+            .flatten()
+        {
+            if dir.is_relative() {
+                *dir = folder.join(&*dir);
+            }
+        }
+        Ok(config)
     }
 
     /// The shards this process runs.
@@ -357,6 +369,28 @@ per_seconds = 10
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.knowledge_dir.as_deref(), Some(Path::new("kb")));
         assert_eq!(c.cooldown_period(), Duration::from_secs(5));
+    }
+
+    /// A relative `knowledge_dir` is read from the config file's folder, whatever the
+    /// working directory is.
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let folder = std::env::temp_dir().join(format!("careerbot-config-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("careerbot.toml");
+        std::fs::write(
+            &path,
+            "knowledge_dir = \"kb\"\nmodel_dir = \"/opt/model\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+        assert_eq!(c.knowledge_dir, Some(folder.join("kb")));
+        assert_eq!(
+            c.model_dir.as_deref(),
+            Some(Path::new("/opt/model")),
+            "absolute stays"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod config;
 pub mod discord;
+pub mod registration;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -54,12 +55,26 @@ impl Bot {
             served,
             config,
             limiter,
+            stale_check: registration::StaleCheck::default(),
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
                 commands: commands::all(),
                 on_error: |error| Box::pin(commands::on_error(error)),
                 allowed_mentions: Some(discord::no_pings()),
+                event_handler: |framework, event| {
+                    Box::pin(async move {
+                        if let serenity::FullEvent::Ready { data_about_bot } = event {
+                            registration::clear_stale_guild_commands(
+                                framework.serenity_context,
+                                data_about_bot,
+                                framework.user_data,
+                            )
+                            .await;
+                        }
+                        Ok(())
+                    })
+                },
                 ..Default::default()
             })
             // Owners are not used (moderators are configured); skip the extra REST call.
@@ -67,15 +82,7 @@ impl Bot {
             .initialize_owners(false)
             .setup(move |ctx, ready, framework| {
                 Box::pin(async move {
-                    let commands = &framework.options().commands;
-                    if guild_ids.is_empty() {
-                        poise::builtins::register_globally(ctx, commands).await?;
-                    } else {
-                        for g in &guild_ids {
-                            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g))
-                                .await?;
-                        }
-                    }
+                    registration::register(ctx, &framework.options().commands, &guild_ids).await?;
                     tracing::info!(user = %ready.user.name, guilds = guild_ids.len(), "ready, commands registered");
                     Ok(data)
                 })

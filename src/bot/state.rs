@@ -11,8 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 use crate::knowledge::{read_dir, DirFiles, KnowledgeBase, LoadError, Problem};
 use crate::search::{Engine, SearchError, SemanticModel};
@@ -246,12 +250,18 @@ impl Served {
 
 /// Per-user rate limit for `/ask` (governor's keyed GCRA limiter: `asks` per window,
 /// refilled evenly, so a user who waits a little gets a question back).
-pub struct AskLimiter {
-    limiter: DefaultKeyedRateLimiter<u64>,
-    clock: DefaultClock,
+///
+/// Memory: governor keeps a state per key until told to forget it. Every
+/// [`AskLimiter::PURGE_EVERY`] checks the limiter forgets users whose allowance has fully
+/// refilled (they are indistinguishable from someone who never asked), so it holds only
+/// the users who asked within the last refill window, not everyone who ever asked.
+pub struct AskLimiter<C: Clock = DefaultClock> {
+    limiter: RateLimiter<u64, DefaultKeyedStateStore<u64>, C, NoOpMiddleware<C::Instant>>,
+    clock: C,
+    checks: AtomicU64,
 }
 
-impl std::fmt::Debug for AskLimiter {
+impl<C: Clock> std::fmt::Debug for AskLimiter<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AskLimiter")
     }
@@ -260,22 +270,50 @@ impl std::fmt::Debug for AskLimiter {
 impl AskLimiter {
     /// `burst` asks, one more every `period`.
     pub fn new(burst: u32, period: Duration) -> AskLimiter {
+        AskLimiter::with_clock(burst, period, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> AskLimiter<C> {
+    /// How often (in checks) users with a refilled allowance are forgotten: often enough
+    /// to bound memory, rare enough that the O(users) sweep costs nothing per ask.
+    pub const PURGE_EVERY: u64 = 1024;
+
+    /// [`AskLimiter::new`] on a given clock (tests use governor's fake clock).
+    pub fn with_clock(burst: u32, period: Duration, clock: C) -> AskLimiter<C> {
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period.max(Duration::from_millis(1)))
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
         AskLimiter {
-            limiter: RateLimiter::keyed(quota),
-            clock: DefaultClock::default(),
+            limiter: RateLimiter::new(quota, DefaultKeyedStateStore::default(), clock.clone()),
+            clock,
+            checks: AtomicU64::new(0),
         }
     }
 
     /// `Ok` if `user` may ask now (and counts the ask); else how long until they may.
     pub fn check(&self, user: u64) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % Self::PURGE_EVERY == Self::PURGE_EVERY - 1
+        {
+            self.forget_idle();
+        }
         match self.limiter.check_key(&user) {
             Ok(()) => Ok(()),
             Err(not_until) => Err(not_until.wait_time_from(self.clock.now())),
         }
+    }
+
+    /// Forgets every user whose allowance has fully refilled; returns how many remain.
+    pub fn forget_idle(&self) -> usize {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        self.limiter.len()
+    }
+
+    /// How many users the limiter holds state for.
+    pub fn remembered(&self) -> usize {
+        self.limiter.len()
     }
 }
 
@@ -294,6 +332,30 @@ mod tests {
             "{wait:?}"
         );
         assert!(l.check(2).is_ok(), "other users are not affected");
+    }
+
+    /// Every distinct user used to stay in memory for good; now the limiter forgets users
+    /// whose allowance has refilled, on its own, as asks keep coming.
+    #[test]
+    fn limiter_forgets_users_who_went_quiet() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let l = AskLimiter::with_clock(2, Duration::from_secs(10), clock.clone());
+        for user in 0..5_000 {
+            assert!(l.check(user).is_ok());
+        }
+        assert_eq!(l.remembered(), 5_000, "everyone asked within the window");
+        // Long enough for every allowance to refill (2 asks x 10 s).
+        clock.advance(Duration::from_secs(25));
+        let before = l.remembered();
+        let next_purge = AskLimiter::<governor::clock::FakeRelativeClock>::PURGE_EVERY
+            - 5_000 % AskLimiter::<governor::clock::FakeRelativeClock>::PURGE_EVERY;
+        for _ in 0..next_purge {
+            let _ = l.check(1);
+        }
+        assert_eq!(before, 5_000);
+        assert!(l.remembered() <= 1, "left: {}", l.remembered());
+        // A user who was forgotten starts afresh, as if they had never asked.
+        assert!(l.check(42).is_ok() && l.check(42).is_ok());
     }
 
     fn write_base(dir: &Path, section: &str) {

@@ -183,6 +183,17 @@ impl Analyzers {
     }
 }
 
+/// What makes two slots the same word: their search terms, or for a word the base does not
+/// know, the word itself.
+fn slot_key(question: &str, slot: &Slot) -> Vec<String> {
+    if slot.alternatives.is_empty() {
+        let word = question.get(slot.span.clone()).unwrap_or_default();
+        vec![format!("?{}", word.to_lowercase())]
+    } else {
+        slot.alternatives.iter().map(|(t, _)| t.clone()).collect()
+    }
+}
+
 fn is_stopword(word: &str) -> bool {
     STOPWORDS.contains(&word)
 }
@@ -549,8 +560,23 @@ impl Lexical {
     fn slots(&self, analyzers: &mut Analyzers, question: &str) -> Vec<Slot> {
         let tokens = analyzers.surface_tokens(question);
         let mut slots: Vec<Slot> = Vec::new();
+        // The same word twice ("ml ml ml") counts once, and never against the slot limit:
+        // each new slot is checked against the ones before it as soon as it is made.
+        let mut seen: HashSet<Vec<String>> = HashSet::new();
+        let mut checked = 0;
         let mut i = 0;
-        while i < tokens.len() && slots.len() < MAX_SLOTS {
+        loop {
+            if slots.len() > checked {
+                if let Some(last) = slots.last() {
+                    if !seen.insert(slot_key(question, last)) {
+                        slots.pop();
+                    }
+                }
+                checked = slots.len();
+            }
+            if i >= tokens.len() || slots.len() >= MAX_SLOTS {
+                break;
+            }
             // Synonym variants, longest first; may span several tokens ("deep learning").
             if let Some((len, canonical)) = self.synonym_at(&tokens[i..]) {
                 let span = tokens[i].1.start..tokens[i + len - 1].1.end;
@@ -638,12 +664,6 @@ impl Lexical {
                 name,
             });
         }
-        // The same word twice ("ml ml ml") counts once.
-        let mut seen: HashSet<Vec<String>> = HashSet::new();
-        slots.retain(|s| {
-            s.alternatives.is_empty()
-                || seen.insert(s.alternatives.iter().map(|(t, _)| t.clone()).collect())
-        });
         slots
     }
 

@@ -201,6 +201,8 @@ impl Engine {
 
     /// Both retrievals and their fusion: every candidate with its signals, and the decision.
     fn rank(&self, question: &str) -> (lexical::LexicalResult, Vec<Signals>, Decision) {
+        let question = clean_question(question);
+        let question = question.as_str();
         let lexical = self.lexical.search(question);
         let semantic = self
             .semantic
@@ -224,7 +226,8 @@ impl Engine {
         (lexical, ranked, decision)
     }
 
-    /// Answers one question with at most `top` hits, best first.
+    /// Answers one question with at most `top` hits, best first. `top` 0 is an empty
+    /// refusal (the CLI refuses `--top 0` before it gets here).
     pub fn ask(&self, question: &str, top: usize) -> Answer {
         if top == 0 {
             return Answer::empty(question);
@@ -286,6 +289,18 @@ impl Engine {
     }
 }
 
+/// The question as the engine reads it: composed (NFC), so a decomposed "résumé" typed on
+/// some keyboards is one word rather than "re" + accent + "sume", and without invisible
+/// characters (zero-width space, word joiner, soft hyphen, BOM) that would split a word.
+pub fn clean_question(question: &str) -> String {
+    use unicode_normalization_alignments::UnicodeNormalization as _;
+    question
+        .nfc()
+        .map(|(c, _)| c)
+        .filter(|c| !matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{00ad}'))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +320,30 @@ mod tests {
             })
             .collect();
         Engine::build(KnowledgeBase::from_files(&files).unwrap()).unwrap()
+    }
+
+    /// Decomposed accents, invisible characters and repeated words read as the plain question.
+    #[test]
+    fn questions_are_read_the_way_they_look() {
+        let e = engine();
+        let plain = e.ask("eigen decomposition maths", 1);
+        assert!(plain.answered);
+        // NFD: "e" + combining acute; the engine must not see "eige" + accent + "n".
+        let nfd = e.ask("e\u{301}igen decomposition maths", 1);
+        assert_eq!(nfd.hits[0].id, plain.hits[0].id);
+        assert_eq!(clean_question("re\u{301}sume\u{301}"), "résumé");
+        // A zero-width space inside a word does not split it.
+        let zw = e.ask("kuber\u{200b}netes", 1);
+        assert!(zw.answered && zw.did_you_mean.is_none(), "{zw:?}");
+        assert_eq!(zw.hits[0].id, "skills/kubernetes");
+        // Repeated words count once, so they cannot push the real topic past the word limit.
+        let repeated = format!("{}salary seniors", "kubernetes ".repeat(40));
+        let a = e.ask(&repeated, 3);
+        assert!(
+            a.terms.iter().any(|t| t.starts_with("salar")),
+            "{:?}",
+            a.terms
+        );
     }
 
     #[test]
