@@ -214,7 +214,7 @@ pub const TABLE_FILES: [&str; 5] = [
 /// problem, not a slow answer. The shipped files are a few KiB each.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Largest knowledge base (all files together, 32 MiB): a synthetic 10,000-passage base is
-/// about 6 MiB. Indexing and the model's vectors grow with it, so the bound keeps a typo'd
+/// about 5 MiB. Indexing and the model's vectors grow with it, so the bound keeps a typo'd
 /// copy command from filling the bot's memory.
 pub const MAX_BASE_BYTES: u64 = 32 << 20;
 
