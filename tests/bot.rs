@@ -143,7 +143,10 @@ impl Harness {
         .await
     }
 
+    /// Stops the bot; fails the test if the emulator noticed anything Discord would refuse.
     async fn stop(self) {
+        let problems = self.emu.problems();
+        assert!(problems.is_empty(), "emulator problems: {problems:#?}");
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -2,7 +2,7 @@
 //! connects, registers its commands, answers slash commands (plain, deferred, autocomplete),
 //! survives a gateway RECONNECT and a 4000 close by resuming, and survives a failed callback.
 
-#[path = "support/emulator.rs"]
+#[path = "support/emulator/mod.rs"]
 mod emulator;
 
 use std::time::Duration;
