@@ -61,6 +61,8 @@ pub(super) struct GatewayState {
     next_session: u64,
     pub(super) ready_guilds: Vec<u64>,
     pub(super) shard_count: u32,
+    /// While set, RESUMEs wait here unanswered, as `(conn, d)`: see [`Emulator::hold_resumes`].
+    held_resumes: Option<Vec<(u64, Value)>>,
 }
 
 impl Default for GatewayState {
@@ -72,6 +74,7 @@ impl Default for GatewayState {
             next_session: 0,
             ready_guilds: Vec::new(),
             shard_count: 1,
+            held_resumes: None,
         }
     }
 }
@@ -377,6 +380,10 @@ fn ready_frame(st: &State, shared: &Shared, session_id: &str, shard: [u32; 2]) -
 /// RESUME: the token and session must be right and `seq` no newer than what was sent; then every
 /// dispatch after `seq` is replayed in order, and RESUMED ends the replay (as Discord does).
 fn resume(st: &mut State, shared: &Shared, conn_id: u64, d: &Value) {
+    if let Some(held) = &mut st.gw.held_resumes {
+        held.push((conn_id, d.clone()));
+        return;
+    }
     if let Err(e) = contract::check_gateway_token(&d["token"], &shared.settings.token) {
         st.rec.problems.push(format!("RESUME refused: {e}"));
         return close_conn(st, conn_id, 4004, "Authentication failed");
@@ -557,6 +564,37 @@ impl Emulator {
     pub async fn invalidate_sessions(&self, resumable: bool) {
         let frame = json!({ "op": 9, "d": resumable, "s": null, "t": null }).to_string();
         self.detach_live(&frame, !resumable);
+    }
+
+    /// While `hold` is true, RESUMEs are received but not answered; setting it back to false
+    /// answers the held ones in arrival order. Lets a test put dispatches into the gap between a
+    /// dropped connection and the RESUME for certain, however fast the bot reconnects.
+    pub fn hold_resumes(&self, hold: bool) {
+        let mut st = self.shared.lock();
+        let held = if hold {
+            st.gw.held_resumes.get_or_insert_with(Vec::new);
+            Vec::new()
+        } else {
+            st.gw.held_resumes.take().unwrap_or_default()
+        };
+        for (conn_id, d) in held {
+            resume(&mut st, &self.shared, conn_id, &d);
+        }
+        drop(st);
+        self.shared.changed();
+    }
+
+    /// Waits until `count` RESUMEs are being held (see [`Self::hold_resumes`]).
+    pub async fn wait_held_resumes(&self, count: usize, timeout: Duration) -> Result<(), String> {
+        self.wait_until(
+            timeout,
+            || format!("{count} held RESUME(s)"),
+            |st| {
+                let held = st.gw.held_resumes.as_ref().map_or(0, Vec::len);
+                (held >= count).then_some(())
+            },
+        )
+        .await
     }
 
     fn detach_live(&self, frame: &str, forget: bool) {
