@@ -148,6 +148,70 @@ async fn echo_roundtrip(emu: &Emulator, who: &Who, text: &str) {
     assert!(!reply.is_ephemeral());
 }
 
+/// A deferral (type 5, ephemeral) followed by the real message (followup POST in poise). The
+/// command holds its answer until the test has seen the deferral, with nothing after it.
+async fn deferred_then_answered(emu: &Emulator, who: &Who) {
+    let payload = slash_command(emu.application_id(), "slow", json!([]), who);
+    let slow_id = interaction_id(&payload);
+    emu.dispatch_interaction(payload)
+        .await
+        .expect("dispatch slow");
+    let deferral = emu
+        .wait_request("the deferral of /slow", WAIT, |r| {
+            r.path.contains(&format!("/interactions/{slow_id}/")) && r.body["type"] == 5
+        })
+        .await
+        .expect("/slow defers first");
+    assert_eq!(deferral.status, 204);
+    assert!(
+        emu.followups(slow_id).is_empty(),
+        "nothing after the deferral yet"
+    );
+    SLOW_GATE.notify_one();
+    let reply = emu
+        .wait_reply(slow_id, WAIT)
+        .await
+        .expect("the answer after the deferral");
+    assert_eq!(reply.kind(), 5, "slow should defer: {:?}", reply.callback);
+    assert!(
+        reply.is_ephemeral(),
+        "defer_ephemeral sets flags 64: {:?}",
+        reply.callback
+    );
+    assert_eq!(reply.content(), "done thinking");
+}
+
+/// A failed callback: the bot's reply gets a 500. poise's default on_error then tries to show
+/// the error with a second (ephemeral) callback, which the emulator accepts.
+async fn survives_a_failed_callback(emu: &Emulator, who: &Who) {
+    emu.fail_next_callbacks(500, 1);
+    let payload = slash_command(
+        emu.application_id(),
+        "echo",
+        json!([string_opt("text", "x")]),
+        who,
+    );
+    let failed_id = interaction_id(&payload);
+    emu.dispatch_interaction(payload)
+        .await
+        .expect("dispatch echo");
+    let rejected = emu
+        .wait_request("the failed callback (status 500)", WAIT, |r| {
+            r.status == 500
+                && r.injected
+                && r.path.contains(&failed_id.to_string())
+                && r.path.ends_with("/callback")
+        })
+        .await
+        .expect("the bot should have tried to answer");
+    assert_eq!(rejected.body["data"]["content"], json!("x"));
+    let error_reply = emu
+        .wait_reply(failed_id, WAIT)
+        .await
+        .expect("poise's on_error reply");
+    assert!(error_reply.is_ephemeral(), "{:?}", error_reply.callback);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poise_bot_runs_against_the_emulator() {
     let emu = Emulator::start().await;
@@ -190,36 +254,7 @@ async fn poise_bot_runs_against_the_emulator() {
     // A direct answer (callback type 4).
     echo_roundtrip(&emu, &who, "hello emulator").await;
 
-    // A deferral (type 5, ephemeral) followed by the real message (followup POST in poise). The
-    // command holds its answer until the test has seen the deferral, with nothing after it.
-    let payload = slash_command(emu.application_id(), "slow", json!([]), &who);
-    let slow_id = interaction_id(&payload);
-    emu.dispatch_interaction(payload)
-        .await
-        .expect("dispatch slow");
-    let deferral = emu
-        .wait_request("the deferral of /slow", WAIT, |r| {
-            r.path.contains(&format!("/interactions/{slow_id}/")) && r.body["type"] == 5
-        })
-        .await
-        .expect("/slow defers first");
-    assert_eq!(deferral.status, 204);
-    assert!(
-        emu.followups(slow_id).is_empty(),
-        "nothing after the deferral yet"
-    );
-    SLOW_GATE.notify_one();
-    let reply = emu
-        .wait_reply(slow_id, WAIT)
-        .await
-        .expect("the answer after the deferral");
-    assert_eq!(reply.kind(), 5, "slow should defer: {:?}", reply.callback);
-    assert!(
-        reply.is_ephemeral(),
-        "defer_ephemeral sets flags 64: {:?}",
-        reply.callback
-    );
-    assert_eq!(reply.content(), "done thinking");
+    deferred_then_answered(&emu, &who).await;
 
     // Autocomplete: callback type 8 with choices.
     let reply = ask(
@@ -258,33 +293,7 @@ async fn poise_bot_runs_against_the_emulator() {
         "resumes must not re-identify"
     );
 
-    // A failed callback: the bot's reply gets a 500. poise's default on_error then tries to show
-    // the error with a second (ephemeral) callback, which the emulator accepts.
-    emu.fail_next_callbacks(500, 1);
-    let payload = slash_command(
-        emu.application_id(),
-        "echo",
-        json!([string_opt("text", "x")]),
-        &who,
-    );
-    let failed_id = interaction_id(&payload);
-    emu.dispatch_interaction(payload)
-        .await
-        .expect("dispatch echo");
-    let rejected = emu
-        .wait_request("the failed callback (status 500)", WAIT, |r| {
-            r.status == 500
-                && r.path.contains(&failed_id.to_string())
-                && r.path.ends_with("/callback")
-        })
-        .await
-        .expect("the bot should have tried to answer");
-    assert_eq!(rejected.body["data"]["content"], json!("x"));
-    let error_reply = emu
-        .wait_reply(failed_id, WAIT)
-        .await
-        .expect("poise's on_error reply");
-    assert!(error_reply.is_ephemeral(), "{:?}", error_reply.callback);
+    survives_a_failed_callback(&emu, &who).await;
     echo_roundtrip(&emu, &who, "still alive").await;
 
     assert!(

@@ -232,61 +232,8 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
     }
     let (g0, g1) = (guild_on_shard(0, 2), guild_on_shard(1, 2));
 
-    // Both serve the same content to begin with.
-    let h0 = send(&emu, &procs, "help", Value::Null, &who(1, g0)).await;
-    let h1 = send(&emu, &procs, "help", Value::Null, &who(2, g1)).await;
-    assert_eq!(content_hash_in(&h0), content_hash_in(&h1));
-    let before = content_hash_in(&h0);
-
-    // A moderator edits the knowledge and runs /reload on shard 0.
     let question = json!([string_opt("question", "terraform infrastructure as code")]);
-    let r = send(&emu, &procs, "ask", question.clone(), &who(3, g1)).await;
-    // Before the edit the section does not exist (the hybrid engine may still answer from
-    // the closest existing section, such as the infrastructure phase).
-    assert!(
-        !embed_text(&r).contains("Terraform for ML platforms"),
-        "{}",
-        embed_text(&r)
-    );
-    write_atomically(
-        &dir.join("terraform.md"),
-        "+++\nid = \"terraform\"\ntitle = \"Infrastructure as code\"\n+++\n## Terraform for ML platforms\nArchitects describe clusters with Terraform so environments can be rebuilt.\n",
-    );
-    let edited = Instant::now();
-    let r = send(&emu, &procs, "reload", Value::Null, &moderator(4, g0)).await;
-    assert!(
-        r.content().contains("now serving generation"),
-        "{}",
-        r.content()
-    );
-
-    // Shard 1 was not told; it must notice by itself within the watch interval: its watcher
-    // logs the reload, and the next question it gets is answered from the new base.
-    let reloaded = "knowledge files changed: reloaded";
-    procs
-        .wait_log(1, reloaded, |log| position(log, 0, reloaded))
-        .await;
-    let converged = edited.elapsed();
-    let r = send(&emu, &procs, "ask", question.clone(), &who(5, g1)).await;
-    assert!(
-        embed_text(&r).contains("Terraform for ML platforms"),
-        "shard 1 reloaded but does not serve the edit: {}",
-        embed_text(&r)
-    );
-    assert!(
-        converged < Duration::from_secs(WATCH_SECS * 3 + 2),
-        "shard 1 took {converged:?} to notice the edit (watch interval {WATCH_SECS} s)"
-    );
-    eprintln!("shard 1 served the edit {converged:?} after it was written (watch interval {WATCH_SECS} s)");
-    let h0 = send(&emu, &procs, "help", Value::Null, &who(6, g0)).await;
-    let h1 = send(&emu, &procs, "help", Value::Null, &who(7, g1)).await;
-    assert_eq!(
-        content_hash_in(&h0),
-        content_hash_in(&h1),
-        "both shards serve the same content"
-    );
-    assert_ne!(content_hash_in(&h0), before);
-
+    reload_on_one_shard_converges_on_both(&emu, &procs, &dir, &question, g0, g1).await;
     broken_edit_is_reported_once(&emu, &procs, &dir, &question, g1).await;
     gateway_faults_lose_no_interaction(&emu, &procs, g0, g1).await;
     failed_callback_is_logged_with_its_status(&emu, &procs, g0).await;
@@ -301,6 +248,71 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
     assert!(problems.is_empty(), "emulator problems: {problems:#?}");
     drop(procs);
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A moderator edits the knowledge and runs `/reload` on shard 0; shard 1, not told, notices by
+/// itself within the watch interval, and both then serve the same new content.
+async fn reload_on_one_shard_converges_on_both(
+    emu: &Emulator,
+    procs: &Processes,
+    dir: &Path,
+    question: &Value,
+    g0: u64,
+    g1: u64,
+) {
+    // Both serve the same content to begin with.
+    let h0 = send(emu, procs, "help", Value::Null, &who(1, g0)).await;
+    let h1 = send(emu, procs, "help", Value::Null, &who(2, g1)).await;
+    assert_eq!(content_hash_in(&h0), content_hash_in(&h1));
+    let before = content_hash_in(&h0);
+
+    // A moderator edits the knowledge and runs /reload on shard 0.
+    let r = send(emu, procs, "ask", question.clone(), &who(3, g1)).await;
+    // Before the edit the section does not exist (the hybrid engine may still answer from
+    // the closest existing section, such as the infrastructure phase).
+    assert!(
+        !embed_text(&r).contains("Terraform for ML platforms"),
+        "{}",
+        embed_text(&r)
+    );
+    write_atomically(
+        &dir.join("terraform.md"),
+        "+++\nid = \"terraform\"\ntitle = \"Infrastructure as code\"\n+++\n## Terraform for ML platforms\nArchitects describe clusters with Terraform so environments can be rebuilt.\n",
+    );
+    let edited = Instant::now();
+    let r = send(emu, procs, "reload", Value::Null, &moderator(4, g0)).await;
+    assert!(
+        r.content().contains("now serving generation"),
+        "{}",
+        r.content()
+    );
+
+    // Shard 1 was not told; it must notice by itself within the watch interval: its watcher
+    // logs the reload, and the next question it gets is answered from the new base.
+    let reloaded = "knowledge files changed: reloaded";
+    procs
+        .wait_log(1, reloaded, |log| position(log, 0, reloaded))
+        .await;
+    let converged = edited.elapsed();
+    let r = send(emu, procs, "ask", question.clone(), &who(5, g1)).await;
+    assert!(
+        embed_text(&r).contains("Terraform for ML platforms"),
+        "shard 1 reloaded but does not serve the edit: {}",
+        embed_text(&r)
+    );
+    assert!(
+        converged < Duration::from_secs(WATCH_SECS * 3 + 2),
+        "shard 1 took {converged:?} to notice the edit (watch interval {WATCH_SECS} s)"
+    );
+    eprintln!("shard 1 served the edit {converged:?} after it was written (watch interval {WATCH_SECS} s)");
+    let h0 = send(emu, procs, "help", Value::Null, &who(6, g0)).await;
+    let h1 = send(emu, procs, "help", Value::Null, &who(7, g1)).await;
+    assert_eq!(
+        content_hash_in(&h0),
+        content_hash_in(&h1),
+        "both shards serve the same content"
+    );
+    assert_ne!(content_hash_in(&h0), before);
 }
 
 /// A broken edit: each process reports it once and keeps serving the last good base. "Once" is

@@ -1,12 +1,19 @@
 //! What the bot sends is held to what Discord accepts, and what the emulator sends to what
 //! serenity parses: tokens and the `Authorization` header, command registrations (names,
-//! descriptions, options), dispatches and interactions (parsed with serenity's own types), and
-//! every REST exchange through [`check_exchange`], the one place a schema validator hooks in.
+//! descriptions, options), dispatches and interactions (parsed with serenity's own types),
+//! heartbeat sequences, and every REST exchange through [`check_exchange`], the one place a
+//! schema validator hooks in.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
+
+/// How long a dispatch counts as "in flight" for the heartbeat check: a heartbeat may carry an
+/// older sequence than the last one sent if the bot had not read the newer dispatch yet. Generous,
+/// because this machine's two cores are shared with builds and the bot may be slow to read.
+const IN_FLIGHT: Duration = Duration::from_secs(5);
 
 /// One REST request and the emulator's answer to it, as [`check_exchange`] sees it.
 pub(super) struct Exchange<'a> {
@@ -29,22 +36,16 @@ pub(super) fn check_exchange(exchange: &Exchange<'_>) -> Vec<String> {
         "{} {} -> {}",
         exchange.method, exchange.path, exchange.status
     );
-    match exchange.status {
-        429 => {
-            for key in ["message", "retry_after", "global"] {
-                if exchange.answer.get(key).is_none() {
-                    wrong.push(format!("{what}: a rate-limit answer without `{key}`"));
-                }
-            }
+    // Discord's error bodies: `{code, message}`, and for a 429 `{message, retry_after, global}`.
+    let required: &[&str] = match exchange.status {
+        429 => &["message", "retry_after", "global"],
+        400.. => &["code", "message"],
+        _ => &[],
+    };
+    for key in required {
+        if exchange.answer.get(key).is_none() {
+            wrong.push(format!("{what}: an error answer without `{key}`"));
         }
-        400.. => {
-            if exchange.answer.get("code").is_none() || exchange.answer.get("message").is_none() {
-                wrong.push(format!(
-                    "{what}: an error answer without `code` and `message`"
-                ));
-            }
-        }
-        _ => {}
     }
     let is_commands = matches!(exchange.segments.last(), Some(&"commands"));
     if exchange.method == "PUT" && is_commands && exchange.status == 200 {
@@ -95,6 +96,32 @@ fn redact(token: &str) -> String {
     } else {
         shown
     }
+}
+
+/// A heartbeat's `d` must be the last sequence sent on its connection (`delivered`, or the
+/// `baseline` the connection was identified or resumed at); an older one only while the dispatch
+/// after it is still in flight (sent less than [`IN_FLIGHT`] ago).
+pub(super) fn check_heartbeat(
+    claimed: u64,
+    baseline: u64,
+    delivered: &[(u64, Instant)],
+    now: Instant,
+) -> Result<(), String> {
+    let last = delivered.last().map_or(baseline, |(seq, _)| *seq);
+    if claimed == last {
+        return Ok(());
+    }
+    let known = claimed == baseline || delivered.iter().any(|(seq, _)| *seq == claimed);
+    let next_in_flight = delivered
+        .iter()
+        .find(|(seq, _)| *seq > claimed)
+        .is_some_and(|(_, at)| now.duration_since(*at) < IN_FLIGHT);
+    if claimed < last && known && next_in_flight {
+        return Ok(());
+    }
+    Err(format!(
+        "heartbeat carries seq {claimed}, but the last dispatch sent on this connection was seq {last}"
+    ))
 }
 
 /// The checks Discord applies to a registration that a bot can realistically get wrong.

@@ -20,11 +20,6 @@ use super::{
     DISPATCH_WAIT,
 };
 
-/// How long a dispatch counts as "in flight" for the heartbeat check: a heartbeat may carry an
-/// older sequence than the last one sent if the bot had not read the newer dispatch yet. Generous,
-/// because this machine's two cores are shared with builds and the bot may be slow to read.
-const IN_FLIGHT: Duration = Duration::from_secs(5);
-
 pub(super) enum Outgoing {
     Text(String),
     Close(u16, &'static str),
@@ -257,7 +252,12 @@ fn heartbeat(st: &mut State, conn_id: u64, d: &Value) {
         .baseline
         .map(|b| conn.delivered.last().map_or(b, |(seq, _)| *seq));
     let verdict = match conn.baseline {
-        Some(_) => check_heartbeat(conn, claimed.unwrap_or(0), Instant::now()),
+        Some(baseline) => contract::check_heartbeat(
+            claimed.unwrap_or(0),
+            baseline,
+            &conn.delivered,
+            Instant::now(),
+        ),
         None => Ok(()),
     };
     let _ = conn.tx.send(Outgoing::Text(
@@ -274,28 +274,6 @@ fn heartbeat(st: &mut State, conn_id: u64, d: &Value) {
         last_sent,
         ok: verdict.is_ok(),
     });
-}
-
-/// A heartbeat's `d` must be the last sequence sent on this connection; an older one only while
-/// the dispatch after it is still in flight (sent less than [`IN_FLIGHT`] ago).
-fn check_heartbeat(conn: &Conn, claimed: u64, now: Instant) -> Result<(), String> {
-    let baseline = conn.baseline.unwrap_or(0);
-    let last = conn.delivered.last().map_or(baseline, |(seq, _)| *seq);
-    if claimed == last {
-        return Ok(());
-    }
-    let known = claimed == baseline || conn.delivered.iter().any(|(seq, _)| *seq == claimed);
-    let next_in_flight = conn
-        .delivered
-        .iter()
-        .find(|(seq, _)| *seq > claimed)
-        .is_some_and(|(_, at)| now.duration_since(*at) < IN_FLIGHT);
-    if claimed < last && known && next_in_flight {
-        return Ok(());
-    }
-    Err(format!(
-        "heartbeat carries seq {claimed}, but the last dispatch sent on this connection was seq {last}"
-    ))
 }
 
 fn identify(st: &mut State, shared: &Shared, conn_id: u64, d: &Value) {
