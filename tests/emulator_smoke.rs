@@ -71,6 +71,15 @@ struct Bot {
 
 impl Bot {
     async fn start(emu: &Emulator) -> Bot {
+        // Spelled out rather than `emu.http_builder()` to show what the bot's own tests need.
+        let http = serenity::HttpBuilder::new(emulator::FAKE_TOKEN)
+            .proxy(emu.rest_url())
+            .ratelimiter_disabled(true)
+            .build();
+        Bot::start_with(http).await
+    }
+
+    async fn start_with(http: serenity::Http) -> Bot {
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
                 commands: vec![echo(), slow(), pick()],
@@ -85,11 +94,6 @@ impl Bot {
             })
             // FrameworkBuilder::build() overwrites FrameworkOptions::initialize_owners with this.
             .initialize_owners(false)
-            .build();
-        // Spelled out rather than `emu.http_builder()` to show what the bot's own tests need.
-        let http = serenity::HttpBuilder::new(emulator::FAKE_TOKEN)
-            .proxy(emu.rest_url())
-            .ratelimiter_disabled(true)
             .build();
         let mut client = serenity::ClientBuilder::new_with_http(
             http,
@@ -543,4 +547,47 @@ async fn a_rate_limit_is_answered_as_discord_does() {
         .map(|r| (r.status, r.injected))
         .collect();
     assert_eq!(recorded, [(429, true), (404, false)]);
+}
+
+/// serenity as bots run it in production, rate limiter on and no proxy, reaching the emulator
+/// as `https://discord.com` through its HTTPS door: a 429 on the callback is waited out (the
+/// `Retry-After` second) and retried by serenity itself, and the user gets the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serenitys_rate_limiter_retries_a_429_through_the_https_door() {
+    let emu = Emulator::start().await;
+    let bot = Bot::start_with(emu.ratelimited_http()).await;
+    emu.wait_ready(WAIT).await.expect("bot should identify");
+    emu.wait_commands(WAIT)
+        .await
+        .expect("bot should register commands over HTTPS");
+    let who = Who::member(4545);
+    echo_roundtrip(&emu, &who, "over https").await;
+
+    emu.rate_limit_next(RouteKind::Callback, 0.25, 1);
+    let payload = slash_command(
+        emu.application_id(),
+        "echo",
+        json!([string_opt("text", "after a 429")]),
+        &who,
+    );
+    let id = interaction_id(&payload);
+    let reply = ask(&emu, payload).await;
+    assert_eq!(reply.content(), "after a 429", "{:?}", reply.callback);
+    let callbacks: Vec<(u16, bool)> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&format!("/interactions/{id}/")))
+        .map(|r| (r.status, r.injected))
+        .collect();
+    assert_eq!(
+        callbacks,
+        [(429, true), (204, false)],
+        "429, then serenity's retry"
+    );
+    assert!(
+        emu.problems().is_empty(),
+        "emulator problems: {:?}",
+        emu.problems()
+    );
+    bot.stop().await;
 }

@@ -10,6 +10,7 @@
 //! - `faults.rs`: failures a test injects into REST answers (500s, 429s with Discord's headers).
 //! - `contract.rs`: what the bot sends is checked against what Discord accepts.
 //! - `recorder.rs`: the record of everything seen, change notifications, waits, diagnostics.
+//! - `tls.rs`: the HTTPS door, for a bot whose serenity rate limiter is on (see there).
 //!
 //! # Wiring a bot to it
 //!
@@ -50,6 +51,7 @@ mod faults;
 mod gateway;
 mod recorder;
 mod rest;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,6 +68,8 @@ use tokio::sync::watch;
 pub use faults::{Failure, RouteKind};
 #[allow(unused_imports)]
 pub use recorder::{Heartbeat, Recorded, Replay, Reply};
+#[allow(unused_imports)]
+pub use tls::TEST_CA_PEM;
 
 /// A token that passes serenity's format check (three non-empty dot-separated parts).
 pub const FAKE_TOKEN: &str = "MTIzNDU2Nzg5.ZW11bGF0b3I.ZmFrZS10b2tlbg";
@@ -184,6 +188,7 @@ impl Drop for StopOnDrop {
 pub struct Emulator {
     shared: Arc<Shared>,
     rest_addr: SocketAddr,
+    https_proxy_addr: SocketAddr,
     _stop: Arc<StopOnDrop>,
 }
 
@@ -207,6 +212,7 @@ impl Emulator {
         };
         let (rest, rest_addr) = bind("REST").await;
         let (gateway, gateway_addr) = bind("gateway").await;
+        let (https_proxy, https_proxy_addr) = bind("HTTPS door").await;
         let (changes, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -222,10 +228,16 @@ impl Emulator {
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(rest::serve(rest, Arc::clone(&shared), stop_rx.clone()));
+        tokio::spawn(tls::serve(
+            https_proxy,
+            Arc::clone(&shared),
+            stop_rx.clone(),
+        ));
         tokio::spawn(gateway::serve(gateway, Arc::clone(&shared), stop_rx));
         Emulator {
             shared,
             rest_addr,
+            https_proxy_addr,
             _stop: Arc::new(StopOnDrop(stop_tx)),
         }
     }
@@ -233,6 +245,31 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`, what `HttpBuilder::proxy` takes.
     pub fn rest_url(&self) -> String {
         format!("http://{}", self.rest_addr)
+    }
+
+    /// `http://127.0.0.1:PORT`: an HTTPS proxy (CONNECT) through which `https://discord.com`
+    /// reaches this emulator, for clients that trust [`TEST_CA_PEM`]. See `tls.rs`.
+    pub fn https_proxy_url(&self) -> String {
+        format!("http://{}", self.https_proxy_addr)
+    }
+
+    /// serenity's `Http` as a bot builds it without a proxy, rate limiter on, reaching this
+    /// emulator through [`Self::https_proxy_url`] with the test CA as its only trusted root.
+    pub fn ratelimited_http(&self) -> serenity::Http {
+        let proxy = reqwest::Proxy::https(self.https_proxy_url())
+            .unwrap_or_else(|e| panic!("emulator: the HTTPS door URL does not parse: {e}"));
+        let ca = reqwest::Certificate::from_pem(TEST_CA_PEM.as_bytes())
+            .unwrap_or_else(|e| panic!("emulator: the test CA does not parse: {e}"));
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .proxy(proxy)
+            .build()
+            .unwrap_or_else(|e| panic!("emulator: building the HTTPS client failed: {e}"));
+        serenity::HttpBuilder::new(&self.shared.settings.token)
+            .client(client)
+            .build()
     }
 
     /// `ws://127.0.0.1:PORT`, what `GET /gateway` and READY's `resume_gateway_url` report.

@@ -15,6 +15,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -91,24 +92,29 @@ pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let shared = Arc::clone(&shared);
-                    let mut stop = stop.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |req| {
-                            let shared = Arc::clone(&shared);
-                            async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-                        });
-                        let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                        tokio::select! {
-                            _ = conn => {}
-                            _ = stop.changed() => {}
-                        }
-                    });
+                    tokio::spawn(serve_connection(stream, Arc::clone(&shared), stop.clone()));
                 }
                 Err(e) => shared.problem(format!("REST accept failed: {e}")),
             },
             _ = stop_accept.changed() => return,
         }
+    }
+}
+
+/// Serves HTTP/1.1 on one connection (plain TCP, or the TLS tunnel of `tls.rs`) until it closes
+/// or the emulator stops.
+pub(super) async fn serve_connection<I>(io: I, shared: Arc<Shared>, mut stop: watch::Receiver<bool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(handle(&shared, req).await) }
+    });
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(io), service);
+    tokio::select! {
+        _ = conn => {}
+        _ = stop.changed() => {}
     }
 }
 
