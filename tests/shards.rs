@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::emulator::{
-    interaction_id, slash_command, string_opt, Emulator, Reply, Who, FAKE_TOKEN, GUILD_ID,
+    interaction_id, slash_command, string_opt, Emulator, Reply, RouteKind, Who, FAKE_TOKEN,
+    GUILD_ID,
 };
 
 const T: Duration = Duration::from_secs(15);
@@ -117,30 +118,52 @@ impl Drop for Processes {
 }
 
 fn spawn_serve(emu: &Emulator, dir: &Path, shard: u32, work: &Path) -> (Child, PathBuf) {
-    let config = work.join(format!("config-{shard}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "http_proxy = \"{}\"\nmoderator_role_ids = [{MOD_ROLE}]\nwatch_interval_secs = {WATCH_SECS}\nlog_format = \"json\"\nshards = \"{shard}\"\ntotal_shards = 2\n[cooldown]\nasks = 1000\nper_seconds = 1\n",
-            emu.rest_url()
-        ),
-    )
-    .expect("write config");
-    let log = work.join(format!("shard-{shard}.log"));
+    let config = format!(
+        "http_proxy = \"{}\"\nmoderator_role_ids = [{MOD_ROLE}]\nwatch_interval_secs = {WATCH_SECS}\nlog_format = \"json\"\nshards = \"{shard}\"\ntotal_shards = 2\n[cooldown]\nasks = 1000\nper_seconds = 1\n",
+        emu.rest_url()
+    );
+    spawn_careerbot(dir, work, &format!("shard-{shard}"), &config, &[])
+}
+
+/// `careerbot serve` with `config` and extra environment, logging to `work/{name}.log`.
+fn spawn_careerbot(
+    dir: &Path,
+    work: &Path,
+    name: &str,
+    config: &str,
+    env: &[(&str, String)],
+) -> (Child, PathBuf) {
+    let config_path = work.join(format!("{name}.toml"));
+    std::fs::write(&config_path, config).expect("write config");
+    let log = work.join(format!("{name}.log"));
     let log_file = std::fs::File::create(&log).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_careerbot"));
+    command
         .arg("--knowledge")
         .arg(dir)
         .arg("serve")
         .arg("--config")
-        .arg(&config)
+        .arg(&config_path)
         .env("DISCORD_TOKEN", FAKE_TOKEN)
         // Debug for careerbot: the watcher logs each look at the files, which the test waits on.
-        .env("RUST_LOG", "careerbot=debug,warn")
-        .env_remove("CAREERBOT_KNOWLEDGE")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
+        .env("RUST_LOG", "careerbot=debug,warn");
+    for var in [
+        "CAREERBOT_KNOWLEDGE",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    let child = command
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log handle"))
         .stderr(log_file)
@@ -498,4 +521,63 @@ async fn failed_callback_is_logged_with_its_status(emu: &Emulator, procs: &Proce
         "{}",
         embed_text(&r)
     );
+}
+
+/// `careerbot serve` configured as in production, without `http_proxy`, so serenity's rate
+/// limiter is on and its REST calls go to `https://discord.com`: the process's `HTTPS_PROXY` is
+/// the emulator's HTTPS door and `SSL_CERT_FILE` the emulator's test CA. A 429 on the bot's
+/// answer is waited out and retried by serenity, and the user gets the answer, not an apology.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_process_with_serenitys_rate_limiter_retries_a_429() {
+    let work = std::env::temp_dir().join(format!("careerbot-ratelimited-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("work dir");
+    let dir = knowledge_copy(&work);
+    let ca = work.join("emulator-ca.pem");
+    std::fs::write(&ca, support::emulator::TEST_CA_PEM).expect("write the test CA");
+    let emu = Emulator::start().await;
+    let env = [
+        ("HTTPS_PROXY", emu.https_proxy_url()),
+        ("SSL_CERT_FILE", ca.display().to_string()),
+    ];
+    let config =
+        "semantic = false\nlog_format = \"json\"\n[cooldown]\nasks = 1000\nper_seconds = 1\n";
+    let procs = Processes {
+        children: vec![spawn_careerbot(&dir, &work, "ratelimited", config, &env)],
+    };
+    emu.wait_ready(T)
+        .await
+        .unwrap_or_else(|e| panic!("READY: {e}\nlogs: {:#?}", procs.logs()));
+    emu.wait_commands(T)
+        .await
+        .unwrap_or_else(|e| panic!("commands over HTTPS: {e}\nlogs: {:#?}", procs.logs()));
+
+    emu.rate_limit_next(RouteKind::Callback, 0.25, 1);
+    let question = json!([string_opt("question", "senior salary")]);
+    let payload = slash_command(emu.application_id(), "ask", question, &Who::member(1));
+    let id = interaction_id(&payload);
+    emu.dispatch_interaction(payload).await.expect("dispatch");
+    let r = emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("no reply: {e}\nlogs: {:#?}", procs.logs()));
+    assert!(
+        embed_text(&r).contains("40-60"),
+        "the answer, not an apology: {r:?}"
+    );
+    let callbacks: Vec<(u16, bool)> = emu
+        .requests()
+        .iter()
+        .filter(|q| q.path.contains(&format!("/interactions/{id}/")))
+        .map(|q| (q.status, q.injected))
+        .collect();
+    assert_eq!(
+        callbacks,
+        [(429, true), (204, false)],
+        "429, then serenity's retry"
+    );
+    let problems = emu.problems();
+    assert!(problems.is_empty(), "emulator problems: {problems:#?}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -1,11 +1,12 @@
 //! Failures a test injects into the REST side: the next N requests on a route answer with a
 //! status (e.g. 500) or a 429 carrying Discord's rate-limit body and headers.
 //!
-//! Why tests cannot see serenity retry a 429: with its rate limiter on, serenity builds every
-//! request with no proxy (`Ratelimiter::perform` calls `Request::build(.., None)` in serenity
-//! 0.12.5's `http/ratelimiting.rs`), so requests go to `https://discord.com` and never reach this
-//! plain-http emulator. With the rate limiter off (what `HttpBuilder::proxy` needs), `Http::request`
-//! turns a 429 into an `UnsuccessfulRequest` error at once, without retrying.
+//! Who retries a 429: with its rate limiter on, serenity waits `Retry-After` and retries by
+//! itself. But it then builds every request with no proxy (`Ratelimiter::perform` calls
+//! `Request::build(.., None)` in serenity 0.12.5's `http/ratelimiting.rs`), so only a bot
+//! reaching the emulator as `https://discord.com` through the HTTPS door (`tls.rs`) sees that.
+//! Behind `HttpBuilder::proxy` the rate limiter must be off, and `Http::request` turns a 429 into
+//! an `UnsuccessfulRequest` error at once, without retrying.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

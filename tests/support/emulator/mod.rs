@@ -25,6 +25,11 @@
 //! let client = serenity::ClientBuilder::new_with_http(http, intents).framework(f).await?;
 //! ```
 //!
+//! A bot in its production configuration (rate limiter on, no proxy) reaches the emulator as
+//! `https://discord.com` through the HTTPS door instead: [`Emulator::ratelimited_http`] in
+//! process, or `HTTPS_PROXY` = [`Emulator::https_proxy_url`] and `SSL_CERT_FILE` = a file holding
+//! [`TEST_CA_PEM`] for a child process.
+//!
 //! The client asks `GET /api/v10/gateway` while it is being built, so the emulator must be started
 //! first. The gateway URL it returns points at the emulator's websocket listener.
 //!
