@@ -367,32 +367,29 @@ fn resume(st: &mut State, shared: &Shared, conn_id: u64, d: &Value) {
         return close_conn(st, conn_id, 4004, "Authentication failed");
     }
     let session_id = d["session_id"].as_str().unwrap_or_default().to_string();
-    let seq = d["seq"].as_u64();
-    let last = st.gw.sessions.get(&session_id).map(|s| s.seq);
-    let (Some(seq), Some(last)) = (seq, last) else {
+    let invalid = json!({ "op": 9, "d": false, "s": null, "t": null }).to_string();
+    let (Some(seq), Some(session)) = (d["seq"].as_u64(), st.gw.sessions.get_mut(&session_id))
+    else {
         // Unknown (or forgotten) session: not resumable, the bot must identify again.
-        let invalid = json!({ "op": 9, "d": false, "s": null, "t": null });
-        return send_to_conn(st, conn_id, &invalid.to_string());
+        return send_to_conn(st, conn_id, &invalid);
     };
-    if seq > last {
-        st.rec.problems.push(format!(
-            "RESUME of {session_id} claims seq {seq}, but the session only reached {last}"
-        ));
-        let invalid = json!({ "op": 9, "d": false, "s": null, "t": null });
-        return send_to_conn(st, conn_id, &invalid.to_string());
+    if seq > session.seq {
+        let text = format!(
+            "RESUME of {session_id} claims seq {seq}, but the session only reached {}",
+            session.seq
+        );
+        st.rec.problems.push(text);
+        return send_to_conn(st, conn_id, &invalid);
     }
-    let previous = st.gw.sessions.get(&session_id).and_then(|s| s.conn);
-    if let Some(old) = previous.and_then(|c| st.gw.conns.get_mut(&c)) {
-        old.live = false;
-    }
-    let missed: Vec<(u64, String, String)> = st.gw.sessions[&session_id]
+    let previous = session.conn.replace(conn_id);
+    let missed: Vec<(u64, String, String)> = session
         .sent
         .iter()
         .filter(|(s, _, _)| *s > seq)
         .cloned()
         .collect();
-    if let Some(session) = st.gw.sessions.get_mut(&session_id) {
-        session.conn = Some(conn_id);
+    if let Some(old) = previous.and_then(|c| st.gw.conns.get_mut(&c)) {
+        old.live = false;
     }
     let Some(conn) = st.gw.conns.get_mut(&conn_id) else {
         return;
