@@ -383,6 +383,37 @@ async fn bot_reidentifies_after_a_non_resumable_invalid_session() {
     bot.stop().await;
 }
 
+/// A connection that identifies and then never heartbeats is closed as a zombie (4009) once
+/// 1.5 intervals and the slack have passed, and the emulator reports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_stops_heartbeating_is_closed() {
+    let emu = Emulator::start_with(emulator::Settings {
+        heartbeat_interval: Duration::from_millis(200),
+        zombie_slack: Duration::from_millis(100),
+        ..emulator::Settings::default()
+    })
+    .await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(emu.gateway_url())
+        .await
+        .expect("the gateway accepts a websocket");
+    assert_eq!(next_json(&mut ws).await["d"]["heartbeat_interval"], 200);
+    let identify = json!({ "op": 2, "d": {
+        "token": emulator::FAKE_TOKEN, "intents": 1, "shard": [0, 1],
+        "properties": { "os": "linux", "browser": "test", "device": "test" },
+    }});
+    ws.send(WsMessage::Text(identify.to_string()))
+        .await
+        .expect("send IDENTIFY");
+    assert_eq!(next_json(&mut ws).await["t"], "READY");
+    // No heartbeat from here on: the next frame is the emulator closing the connection.
+    assert_eq!(close_code(&mut ws).await, 4009);
+    let problems = emu.problems();
+    assert!(
+        problems.len() == 1 && problems[0].contains("no heartbeat"),
+        "{problems:#?}"
+    );
+}
+
 /// Opens a raw websocket to the emulator's gateway and reads HELLO.
 async fn raw_gateway(
     emu: &Emulator,

@@ -119,10 +119,16 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
     let interval = shared.settings.heartbeat_interval.as_millis() as u64;
     let hello = json!({ "op": 10, "s": null, "t": null, "d": { "heartbeat_interval": interval } });
     let mut closing = ws.send(WsMessage::Text(hello.to_string())).await.is_err();
+    let limit = shared.settings.heartbeat_interval.mul_f64(1.5) + shared.settings.zombie_slack;
+    let mut deadline = tokio::time::Instant::now() + limit;
     while !closing {
         tokio::select! {
             incoming = ws.next() => match incoming {
-                Some(Ok(WsMessage::Text(text))) => handle_text(&shared, conn_id, &text),
+                Some(Ok(WsMessage::Text(text))) => {
+                    if handle_text(&shared, conn_id, &text) {
+                        deadline = tokio::time::Instant::now() + limit;
+                    }
+                }
                 Some(Ok(WsMessage::Binary(bytes))) => shared.problem(format!(
                     "the bot sent a binary gateway frame of {} bytes; the emulator expects JSON text",
                     bytes.len()
@@ -143,6 +149,11 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Rec
                 }
                 None => break,
             },
+            _ = tokio::time::sleep_until(deadline) => {
+                close_zombie(&shared, conn_id, limit);
+                // The close is queued; do not fire again while it is being sent.
+                deadline += Duration::from_secs(3600);
+            }
             _ = stop.changed() => break,
         }
     }
@@ -183,14 +194,26 @@ fn unregister(shared: &Shared, conn_id: u64) {
     shared.changed();
 }
 
-fn handle_text(shared: &Shared, conn_id: u64, text: &str) {
+/// Discord closes a connection that stopped heartbeating; so does the emulator, loudly.
+fn close_zombie(shared: &Shared, conn_id: u64, limit: Duration) {
+    let mut st = shared.lock();
+    st.rec.problems.push(format!(
+        "gateway connection {conn_id} sent no heartbeat for {limit:?}: closed as a zombie (4009)"
+    ));
+    close_conn(&mut st, conn_id, 4009, "Session timed out");
+    drop(st);
+    shared.changed();
+}
+
+/// Handles one text frame from the bot; returns whether it was a heartbeat.
+fn handle_text(shared: &Shared, conn_id: u64, text: &str) -> bool {
     let payload: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             shared.problem(format!(
                 "the bot sent a non-JSON gateway frame ({e}): {text}"
             ));
-            return;
+            return false;
         }
     };
     let mut st = shared.lock();
@@ -212,6 +235,7 @@ fn handle_text(shared: &Shared, conn_id: u64, text: &str) {
     }
     drop(st);
     shared.changed();
+    payload["op"] == 1
 }
 
 /// Closes the connection as Discord would for a protocol error, and records it as a problem.

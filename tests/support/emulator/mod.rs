@@ -145,6 +145,10 @@ pub struct Settings {
     pub token: String,
     /// HELLO's `heartbeat_interval`.
     pub heartbeat_interval: Duration,
+    /// Added to 1.5 heartbeat intervals before a connection that stopped heartbeating is closed
+    /// as a zombie (4009, and a problem). Generous by default, so a bot slowed down by a loaded
+    /// machine is not cut off, while one that stopped heartbeating still fails its test.
+    pub zombie_slack: Duration,
 }
 
 impl Default for Settings {
@@ -152,6 +156,7 @@ impl Default for Settings {
         Settings {
             token: FAKE_TOKEN.to_string(),
             heartbeat_interval: HEARTBEAT_INTERVAL,
+            zombie_slack: Duration::from_secs(5),
         }
     }
 }
