@@ -17,7 +17,7 @@
 //! ```ignore
 //! let emu = Emulator::start().await;
 //! // serenity rewrites `https://discord.com` to the proxy URL. The rate limiter must be
-//! // disabled: serenity's rate limiter builds its requests without the proxy (see `rest.rs`).
+//! // disabled: serenity's rate limiter builds its requests without the proxy (see `faults.rs`).
 //! let http = serenity::HttpBuilder::new(FAKE_TOKEN)
 //!     .proxy(emu.rest_url())
 //!     .ratelimiter_disabled(true)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{flags_of, gateway, Emulator, Shared, State, EPHEMERAL};
+use super::{flags_of, gateway, snowflake_field, Emulator, Shared, State, EPHEMERAL};
 
 /// One REST request the bot made, with the status the emulator answered.
 #[derive(Clone, Debug)]
@@ -172,7 +172,7 @@ impl Emulator {
             ));
         }
         let shared = std::sync::Arc::clone(&self.shared);
-        let describe = move || super::rest::describe_reply_wait(&shared.lock(), interaction_id);
+        let describe = move || describe_reply_wait(&shared.lock(), interaction_id);
         self.wait_until(timeout, describe, |st| {
             let rec = st.rest.interactions.get(&interaction_id)?;
             let callback = rec.callback.clone()?;
@@ -368,4 +368,43 @@ impl Emulator {
         }
         out
     }
+}
+
+/// What a wait for the reply to `id` saw, for its timeout message.
+pub(super) fn describe_reply_wait(st: &State, id: u64) -> String {
+    let Some(rec) = st.rest.interactions.get(&id) else {
+        return format!("the reply to interaction {id}");
+    };
+    let mut text = format!("the reply to interaction {id} ({})", rec.summary);
+    match &rec.callback {
+        Some(cb) => text.push_str(&format!(
+            "; the callback arrived ({cb}) but no PATCH @original / followup after it"
+        )),
+        None => text.push_str("; no callback arrived"),
+    }
+    for (status, body) in &rec.rejected_callbacks {
+        text.push_str(&format!("; a callback was rejected with {status}: {body}"));
+    }
+    text
+}
+
+pub(super) fn summarize_interaction(payload: &Value) -> String {
+    let kind = match payload["type"].as_u64() {
+        Some(2) => "",
+        Some(4) => "autocomplete ",
+        _ => "interaction ",
+    };
+    let name = payload["data"]["name"].as_str().unwrap_or("?");
+    let options: Vec<String> = payload["data"]["options"]
+        .as_array()
+        .map(|opts| {
+            opts.iter()
+                .map(|o| format!("{}:{}", o["name"].as_str().unwrap_or("?"), o["value"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    let who = snowflake_field(&payload["member"]["user"]["id"])
+        .or_else(|| snowflake_field(&payload["user"]["id"]))
+        .unwrap_or(0);
+    format!("{kind}/{name} {} by user {who}", options.join(" "))
 }

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::faults;
-use super::recorder::Recorded;
+use super::recorder::{self, Recorded};
 use super::{
     bot_user_json, contract, flags_of, next_snowflake, snowflake_field, user_json, Emulator,
     Shared, State, APP_OWNER_ID, CHANNEL_ID,
@@ -30,7 +30,7 @@ use super::{
 pub(super) struct InteractionRecord {
     token: String,
     /// Short human description of what was dispatched, for error messages.
-    summary: String,
+    pub(super) summary: String,
     pub(super) callback: Option<Value>,
     /// Callbacks that were not accepted (injected failures or protocol errors), with the status.
     pub(super) rejected_callbacks: Vec<(u16, Value)>,
@@ -484,7 +484,7 @@ pub(super) fn register_interaction(
         }
     }
     contract::check_interaction(&interaction)?;
-    let summary = summarize_interaction(&interaction);
+    let summary = recorder::summarize_interaction(&interaction);
     let record = InteractionRecord {
         token: token.clone(),
         summary: summary.clone(),
@@ -493,45 +493,6 @@ pub(super) fn register_interaction(
     st.rest.interactions.insert(id, record);
     st.rest.token_to_interaction.insert(token, id);
     Ok((interaction, summary))
-}
-
-/// What a wait for the reply to `id` saw, for its timeout message.
-pub(super) fn describe_reply_wait(st: &State, id: u64) -> String {
-    let Some(rec) = st.rest.interactions.get(&id) else {
-        return format!("the reply to interaction {id}");
-    };
-    let mut text = format!("the reply to interaction {id} ({})", rec.summary);
-    match &rec.callback {
-        Some(cb) => text.push_str(&format!(
-            "; the callback arrived ({cb}) but no PATCH @original / followup after it"
-        )),
-        None => text.push_str("; no callback arrived"),
-    }
-    for (status, body) in &rec.rejected_callbacks {
-        text.push_str(&format!("; a callback was rejected with {status}: {body}"));
-    }
-    text
-}
-
-fn summarize_interaction(payload: &Value) -> String {
-    let kind = match payload["type"].as_u64() {
-        Some(2) => "",
-        Some(4) => "autocomplete ",
-        _ => "interaction ",
-    };
-    let name = payload["data"]["name"].as_str().unwrap_or("?");
-    let options: Vec<String> = payload["data"]["options"]
-        .as_array()
-        .map(|opts| {
-            opts.iter()
-                .map(|o| format!("{}:{}", o["name"].as_str().unwrap_or("?"), o["value"]))
-                .collect()
-        })
-        .unwrap_or_default();
-    let who = snowflake_field(&payload["member"]["user"]["id"])
-        .or_else(|| snowflake_field(&payload["user"]["id"]))
-        .unwrap_or(0);
-    format!("{kind}/{name} {} by user {who}", options.join(" "))
 }
 
 fn parse_body(content_type: &str, bytes: &[u8]) -> Value {
