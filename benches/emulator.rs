@@ -7,7 +7,7 @@
 //! engine -> render -> HTTP request -> emulator record, i.e. everything but Discord's network.
 //! `--quick` (CI) sends a handful to keep this working. Numbers go in docs/PERFORMANCE.md.
 
-#[path = "../tests/support/emulator.rs"]
+#[path = "../tests/support/emulator/mod.rs"]
 mod emulator;
 
 use std::path::Path;

@@ -10,7 +10,7 @@
 //!
 //! `--quick` (CI) runs each part briefly. Numbers are recorded in docs/PERFORMANCE.md.
 
-#[path = "../tests/support/emulator.rs"]
+#[path = "../tests/support/emulator/mod.rs"]
 mod emulator;
 
 use std::path::{Path, PathBuf};

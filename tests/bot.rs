@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use careerbot::bot::commands::APOLOGY;
 use careerbot::bot::{Bot, Config, Served};
 use careerbot::search::SemanticModel;
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
 use support::emulator::{
-    autocomplete, focused_opt, integer_opt, slash_command, string_opt, Emulator, Reply, Who,
-    FAKE_TOKEN,
+    autocomplete, focused_opt, integer_opt, interaction_id, slash_command, string_opt, Emulator,
+    Recorded, Reply, RouteKind, Who, FAKE_TOKEN,
 };
 
 const T: Duration = Duration::from_secs(10);
@@ -143,7 +144,10 @@ impl Harness {
         .await
     }
 
+    /// Stops the bot; fails the test if the emulator noticed anything Discord would refuse.
     async fn stop(self) {
+        let problems = self.emu.problems();
+        assert!(problems.is_empty(), "emulator problems: {problems:#?}");
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -680,21 +684,167 @@ async fn cooldown_hit_is_an_ephemeral_slow_down() {
     h.stop().await;
 }
 
+/// `/ask question` from `user`, dispatched; returns its interaction id.
+async fn dispatch_ask(h: &Harness, question: &str, user: u64) -> u64 {
+    let options = json!([string_opt("question", question)]);
+    let payload = slash_command(h.emu.application_id(), "ask", options, &Who::member(user));
+    let id = interaction_id(&payload);
+    h.emu
+        .dispatch_interaction(payload)
+        .await
+        .unwrap_or_else(|e| panic!("dispatch: {e}"));
+    id
+}
+
+/// Waits for the emulator's record of an injected failure on interaction `id`'s `route`
+/// (`/callback`, or the webhook its followups go to).
+async fn injected_failure(h: &Harness, id: u64, status: u16, followup: bool) -> Recorded {
+    let token = format!("emu-interaction-token-{id}");
+    let what = format!("the injected {status} on interaction {id}");
+    h.emu
+        .wait_request(&what, T, |r| {
+            let on_route = if followup {
+                r.method == "POST" && r.path.ends_with(&token)
+            } else {
+                r.path.contains(&format!("/interactions/{id}/")) && r.path.ends_with("/callback")
+            };
+            on_route && r.status == status && r.injected
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_callback_is_survived() {
     let h = Harness::start("callback-500", |_| {}, |_| {}).await;
     h.emu.fail_next_callbacks(500, 1);
-    let payload = slash_command(
-        h.emu.application_id(),
-        "ask",
-        json!([string_opt("question", "mlops")]),
-        &Who::member(5),
+    let id = dispatch_ask(&h, "mlops", 5).await;
+    // The emulator answered the bot's answer with 500...
+    let failed = injected_failure(&h, id, 500, false).await;
+    assert!(
+        failed.body["data"]["embeds"][0]["title"].is_string(),
+        "the failed call carried the answer: {:?}",
+        failed
     );
-    h.emu.dispatch_interaction(payload).await.expect("dispatch");
-    // The bot may retry its error reply; whatever it does, it must keep serving.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...the bot apologised privately with a second callback, which was accepted...
+    let apology = h
+        .emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(apology.content(), APOLOGY);
+    assert!(apology.is_ephemeral());
+    // ...and it keeps serving.
     let r = h.ask("kubernetes").await;
     assert!(!title(&r).is_empty());
+    h.stop().await;
+}
+
+/// With `http_proxy` set the bot turns serenity's rate limiter off (it would bypass the proxy),
+/// and without it serenity does not retry a 429: the call fails at once. This pins down what the
+/// user then gets: the apology, on the callback and on the followup route alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_answer_is_not_retried_and_the_user_gets_an_apology() {
+    let h = Harness::start("rate-limited", |c| c.defer_after_ms = 0, |_| {}).await;
+
+    // Deferred answers: the callback (type 5) passes, the followup carrying the answer is 429'd.
+    h.emu.rate_limit_next(RouteKind::Followup, 0.2, 1);
+    let id = dispatch_ask(&h, "mlops", 6).await;
+    let limited = injected_failure(&h, id, 429, true).await;
+    assert_eq!(limited.answer["retry_after"], 0.2, "{:?}", limited.answer);
+    assert_eq!(limited.answer["global"], false);
+    assert!(
+        limited.body["embeds"][0]["title"].is_string(),
+        "{:?}",
+        limited
+    );
+    let r = h
+        .emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.kind(), 5);
+    assert_eq!(r.content(), APOLOGY, "{:?}", r.followup);
+    let tries = h
+        .emu
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with(&format!("-{id}")))
+        .count();
+    assert_eq!(tries, 2, "one 429'd answer, one apology; no retry");
+
+    // The initial callback itself 429'd: the apology is the callback that follows.
+    h.emu.rate_limit_next(RouteKind::Callback, 0.2, 1);
+    let id = dispatch_ask(&h, "salary", 6).await;
+    injected_failure(&h, id, 429, false).await;
+    let r = h
+        .emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.content(), APOLOGY);
+    assert!(r.is_ephemeral());
+    h.stop().await;
+}
+
+/// HELLO says 1 s, so the real bot heartbeats during the test, each time with the sequence of
+/// the last dispatch it received (checked by the emulator, which acks with op 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_heartbeats_with_the_last_sequence_it_received() {
+    let h = Harness::start("heartbeat", |_| {}, |_| {}).await;
+    h.ask("mlops").await; // READY was seq 1, this interaction seq 2
+    let beats = h
+        .emu
+        .wait_heartbeats("carrying seq 2, the interaction", 2, T, |b| {
+            b.seq == Some(2) && b.last_sent == Some(2)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(beats.iter().all(|b| b.ok), "{beats:?}");
+    let all = h.emu.heartbeats();
+    assert!(
+        all.iter().all(|b| b.ok),
+        "every heartbeat was right: {all:?}"
+    );
+    h.stop().await;
+}
+
+/// The connection drops (close 4000) and an interaction arrives before the bot is back: the
+/// bot RESUMEs with the sequence it had, the emulator replays the missed INTERACTION_CREATE, and
+/// the bot answers it. The RESUME is held until the interaction is queued, so it is in the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interaction_missed_while_disconnected_is_replayed_and_answered() {
+    let h = Harness::start("replay", |_| {}, |_| {}).await;
+    h.ask("mlops").await;
+    h.emu.hold_resumes(true);
+    h.emu.close_gateway(4000).await;
+    let id = dispatch_ask(&h, "senior salary", 8).await;
+    h.emu
+        .wait_held_resumes(1, T)
+        .await
+        .unwrap_or_else(|e| panic!("the bot should RESUME after close 4000: {e}"));
+    h.emu.hold_resumes(false);
+    let replay = h
+        .emu
+        .wait_resumes(1, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        replay.resumed_from, 2,
+        "READY and the first interaction: {replay:?}"
+    );
+    assert_eq!(
+        replay.replayed,
+        [(3, "INTERACTION_CREATE".to_string())],
+        "{replay:?}"
+    );
+    let r = h
+        .emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(description(&r).contains("40-60"), "{}", description(&r));
+    assert_eq!(h.emu.identify_count(), 1, "resumed, not re-identified");
     h.stop().await;
 }
 

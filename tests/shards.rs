@@ -1,17 +1,23 @@
 //! Two real `careerbot serve` processes, shard 0 and shard 1 of 2, against one local Discord
 //! emulator: a `/reload` on shard 0 after an edit, and shard 1 serving the new content by
 //! itself within the watch interval; a broken edit logged once and never served; gateway
-//! close 4000 and op 7 mid-conversation losing no interaction.
+//! close 4000 and op 7 mid-conversation losing no interaction (the emulator replays what the
+//! shards missed when they resume); a callback answered with 500 logged with `status: 500`.
+//!
+//! The processes log JSON. The test never sleeps to let something happen: it waits for the
+//! event (a log entry, a recorded request, a reply), with a timeout that only ever fails it.
 
 mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::emulator::{slash_command, string_opt, Emulator, Reply, Who, FAKE_TOKEN, GUILD_ID};
+use support::emulator::{
+    interaction_id, slash_command, string_opt, Emulator, Reply, RouteKind, Who, FAKE_TOKEN,
+    GUILD_ID,
+};
 
 const T: Duration = Duration::from_secs(15);
 const MOD_ROLE: u64 = 4_242;
@@ -51,6 +57,55 @@ impl Processes {
             .map(|(_, log)| std::fs::read_to_string(log).unwrap_or_default())
             .collect()
     }
+
+    /// Process `i`'s log so far, one JSON object per line (a line that is not JSON, such as a
+    /// panic message, becomes `{"raw": line}` so it still shows in failures).
+    fn entries(&self, i: usize) -> Vec<Value> {
+        std::fs::read_to_string(&self.children[i].1)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({ "raw": l })))
+            .collect()
+    }
+
+    /// Waits until `found` accepts process `i`'s log. The log is a file another process writes,
+    /// so it is re-read every 20 ms; the deadline only ever fails the test.
+    async fn wait_log<R>(&self, i: usize, what: &str, found: impl Fn(&[Value]) -> Option<R>) -> R {
+        let deadline = Instant::now() + T;
+        loop {
+            if let Some(v) = found(&self.entries(i)) {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {T:?} waiting for {what} in the log of process {i}:\n{}",
+                self.logs()[i]
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A log entry's message (`fields.message` in tracing's JSON format).
+fn message(entry: &Value) -> &str {
+    entry["fields"]["message"].as_str().unwrap_or_default()
+}
+
+/// The index of the first entry at or after `from` whose message is `text`.
+fn position(entries: &[Value], from: usize, text: &str) -> Option<usize> {
+    entries
+        .iter()
+        .skip(from)
+        .position(|e| message(e) == text)
+        .map(|i| i + from)
+}
+
+/// Writes a knowledge file as editors do (write, then rename), so the watcher never reads it
+/// half written and reports a broken base twice.
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write knowledge file");
+    std::fs::rename(&tmp, path).expect("rename knowledge file");
 }
 
 impl Drop for Processes {
@@ -63,29 +118,52 @@ impl Drop for Processes {
 }
 
 fn spawn_serve(emu: &Emulator, dir: &Path, shard: u32, work: &Path) -> (Child, PathBuf) {
-    let config = work.join(format!("config-{shard}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "http_proxy = \"{}\"\nmoderator_role_ids = [{MOD_ROLE}]\nwatch_interval_secs = {WATCH_SECS}\nshards = \"{shard}\"\ntotal_shards = 2\n[cooldown]\nasks = 1000\nper_seconds = 1\n",
-            emu.rest_url()
-        ),
-    )
-    .expect("write config");
-    let log = work.join(format!("shard-{shard}.log"));
+    let config = format!(
+        "http_proxy = \"{}\"\nmoderator_role_ids = [{MOD_ROLE}]\nwatch_interval_secs = {WATCH_SECS}\nlog_format = \"json\"\nshards = \"{shard}\"\ntotal_shards = 2\n[cooldown]\nasks = 1000\nper_seconds = 1\n",
+        emu.rest_url()
+    );
+    spawn_careerbot(dir, work, &format!("shard-{shard}"), &config, &[])
+}
+
+/// `careerbot serve` with `config` and extra environment, logging to `work/{name}.log`.
+fn spawn_careerbot(
+    dir: &Path,
+    work: &Path,
+    name: &str,
+    config: &str,
+    env: &[(&str, String)],
+) -> (Child, PathBuf) {
+    let config_path = work.join(format!("{name}.toml"));
+    std::fs::write(&config_path, config).expect("write config");
+    let log = work.join(format!("{name}.log"));
     let log_file = std::fs::File::create(&log).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_careerbot"));
+    command
         .arg("--knowledge")
         .arg(dir)
         .arg("serve")
         .arg("--config")
-        .arg(&config)
+        .arg(&config_path)
         .env("DISCORD_TOKEN", FAKE_TOKEN)
-        .env("RUST_LOG", "careerbot=info,warn")
-        .env_remove("CAREERBOT_KNOWLEDGE")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
+        // Debug for careerbot: the watcher logs each look at the files, which the test waits on.
+        .env("RUST_LOG", "careerbot=debug,warn");
+    for var in [
+        "CAREERBOT_KNOWLEDGE",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    let child = command
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log handle"))
         .stderr(log_file)
@@ -177,15 +255,42 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
     }
     let (g0, g1) = (guild_on_shard(0, 2), guild_on_shard(1, 2));
 
+    let question = json!([string_opt("question", "terraform infrastructure as code")]);
+    reload_on_one_shard_converges_on_both(&emu, &procs, &dir, &question, g0, g1).await;
+    broken_edit_is_reported_once(&emu, &procs, &dir, &question, g1).await;
+    gateway_faults_lose_no_interaction(&emu, &procs, g0, g1).await;
+    failed_callback_is_logged_with_its_status(&emu, &procs, g0).await;
+
+    for (child, _) in &mut procs.children {
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "a process exited"
+        );
+    }
+    let problems = emu.problems();
+    assert!(problems.is_empty(), "emulator problems: {problems:#?}");
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A moderator edits the knowledge and runs `/reload` on shard 0; shard 1, not told, notices by
+/// itself within the watch interval, and both then serve the same new content.
+async fn reload_on_one_shard_converges_on_both(
+    emu: &Emulator,
+    procs: &Processes,
+    dir: &Path,
+    question: &Value,
+    g0: u64,
+    g1: u64,
+) {
     // Both serve the same content to begin with.
-    let h0 = send(&emu, &procs, "help", Value::Null, &who(1, g0)).await;
-    let h1 = send(&emu, &procs, "help", Value::Null, &who(2, g1)).await;
+    let h0 = send(emu, procs, "help", Value::Null, &who(1, g0)).await;
+    let h1 = send(emu, procs, "help", Value::Null, &who(2, g1)).await;
     assert_eq!(content_hash_in(&h0), content_hash_in(&h1));
     let before = content_hash_in(&h0);
 
     // A moderator edits the knowledge and runs /reload on shard 0.
-    let question = json!([string_opt("question", "terraform infrastructure as code")]);
-    let r = send(&emu, &procs, "ask", question.clone(), &who(3, g1)).await;
+    let r = send(emu, procs, "ask", question.clone(), &who(3, g1)).await;
     // Before the edit the section does not exist (the hybrid engine may still answer from
     // the closest existing section, such as the infrastructure phase).
     assert!(
@@ -193,103 +298,170 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
         "{}",
         embed_text(&r)
     );
-    std::fs::write(
-        dir.join("terraform.md"),
+    write_atomically(
+        &dir.join("terraform.md"),
         "+++\nid = \"terraform\"\ntitle = \"Infrastructure as code\"\n+++\n## Terraform for ML platforms\nArchitects describe clusters with Terraform so environments can be rebuilt.\n",
-    )
-    .expect("write terraform.md");
+    );
     let edited = Instant::now();
-    let r = send(&emu, &procs, "reload", Value::Null, &moderator(4, g0)).await;
+    let r = send(emu, procs, "reload", Value::Null, &moderator(4, g0)).await;
     assert!(
         r.content().contains("now serving generation"),
         "{}",
         r.content()
     );
 
-    // Shard 1 was not told; it must notice by itself within the watch interval.
-    let converged = loop {
-        let r = send(&emu, &procs, "ask", question.clone(), &who(5, g1)).await;
-        if embed_text(&r).contains("Terraform for ML platforms") {
-            break edited.elapsed();
-        }
-        assert!(
-            edited.elapsed() < Duration::from_secs(WATCH_SECS * 3 + 2),
-            "shard 1 did not converge: {}\nlogs: {:#?}",
-            embed_text(&r),
-            procs.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Shard 1 was not told; it must notice by itself within the watch interval: its watcher
+    // logs the reload, and the next question it gets is answered from the new base.
+    let reloaded = "knowledge files changed: reloaded";
+    procs
+        .wait_log(1, reloaded, |log| position(log, 0, reloaded))
+        .await;
+    let converged = edited.elapsed();
+    let r = send(emu, procs, "ask", question.clone(), &who(5, g1)).await;
+    assert!(
+        embed_text(&r).contains("Terraform for ML platforms"),
+        "shard 1 reloaded but does not serve the edit: {}",
+        embed_text(&r)
+    );
+    assert!(
+        converged < Duration::from_secs(WATCH_SECS * 3 + 2),
+        "shard 1 took {converged:?} to notice the edit (watch interval {WATCH_SECS} s)"
+    );
     eprintln!("shard 1 served the edit {converged:?} after it was written (watch interval {WATCH_SECS} s)");
-    let h0 = send(&emu, &procs, "help", Value::Null, &who(6, g0)).await;
-    let h1 = send(&emu, &procs, "help", Value::Null, &who(7, g1)).await;
+    let h0 = send(emu, procs, "help", Value::Null, &who(6, g0)).await;
+    let h1 = send(emu, procs, "help", Value::Null, &who(7, g1)).await;
     assert_eq!(
         content_hash_in(&h0),
         content_hash_in(&h1),
         "both shards serve the same content"
     );
     assert_ne!(content_hash_in(&h0), before);
+}
 
-    // A broken edit: logged once per process, never served.
-    std::fs::write(
-        dir.join("broken.md"),
+/// A broken edit: each process reports it once and keeps serving the last good base. "Once" is
+/// proved by waiting until each watcher has looked at the unchanged broken files twice more
+/// after its report (its `StillBroken` debug lines), not by sleeping.
+async fn broken_edit_is_reported_once(
+    emu: &Emulator,
+    procs: &Processes,
+    dir: &Path,
+    question: &Value,
+    g1: u64,
+) {
+    let problem = "/broken.md:1: front matter has no `title`";
+    write_atomically(
+        &dir.join("broken.md"),
         "+++\nid = \"broken\"\n+++\n## Nothing here\n",
-    )
-    .expect("write broken.md");
-    tokio::time::sleep(Duration::from_secs(WATCH_SECS * 4)).await;
-    let r = send(&emu, &procs, "ask", question.clone(), &who(8, g1)).await;
-    assert!(
-        embed_text(&r).contains("Terraform for ML platforms"),
-        "still the last good base"
     );
-    for log in procs.logs() {
-        let reports = log
-            .matches("broken.md:1: front matter has no `title`")
+    for i in 0..procs.children.len() {
+        procs
+            .wait_log(i, "the broken edit's report, then two more looks", |log| {
+                // Problems are logged as `path:line: message`, the path absolute.
+                let report = log.iter().position(|e| message(e).ends_with(problem))?;
+                let looks = log[report..]
+                    .iter()
+                    .filter(|e| {
+                        message(e) == "knowledge check" && e["fields"]["other"] == "StillBroken"
+                    })
+                    .count();
+                (looks >= 2).then_some(())
+            })
+            .await;
+        let reports = procs
+            .entries(i)
+            .iter()
+            .filter(|e| message(e).ends_with(problem))
             .count();
         assert_eq!(
-            reports, 1,
-            "a broken edit is logged once, not in a loop:\n{log}"
+            reports,
+            1,
+            "a broken edit is logged once, not in a loop:\n{}",
+            procs.logs()[i]
         );
     }
+    let r = send(emu, procs, "ask", question.clone(), &who(8, g1)).await;
+    assert!(
+        embed_text(&r).contains("Terraform for ML platforms"),
+        "still the last good base: {}",
+        embed_text(&r)
+    );
     std::fs::remove_file(dir.join("broken.md")).expect("remove broken.md");
+}
 
-    // Gateway faults mid-conversation: close 4000 on every shard, then op 7. Interactions
-    // sent right after each are delivered after the resume and answered.
+/// Gateway faults mid-conversation: close 4000 on every shard, then op 7. One interaction per
+/// shard is dispatched after each fault and before the shards' RESUMEs are answered (the
+/// emulator holds them meanwhile); the emulator replays them on RESUME, and both are answered.
+async fn gateway_faults_lose_no_interaction(emu: &Emulator, procs: &Processes, g0: u64, g1: u64) {
     let resumes = emu.resume_count();
+    emu.hold_resumes(true);
     emu.close_gateway(4000).await;
-    for (user, guild) in [(9, g0), (10, g1)] {
-        let r = send(
-            &emu,
-            &procs,
-            "ask",
-            json!([string_opt("question", "mlops")]),
-            &who(user, guild),
-        )
-        .await;
-        assert!(!embed_text(&r).trim().is_empty());
-    }
+    let replies = ask_each(emu, procs, "mlops", [(9, g0), (10, g1)]).await;
+    assert!(replies.iter().all(|r| !embed_text(r).trim().is_empty()));
     emu.wait_resumes(resumes + 2, T)
         .await
         .expect("both shards resumed after close 4000");
+    assert_each_resume_replayed_an_interaction(emu, resumes);
+
     let resumes = emu.resume_count();
+    emu.hold_resumes(true);
     emu.send_reconnect().await;
-    for (user, guild) in [(11, g0), (12, g1)] {
-        let r = send(
-            &emu,
-            &procs,
-            "ask",
-            json!([string_opt("question", "salary")]),
-            &who(user, guild),
-        )
-        .await;
-        assert!(embed_text(&r).contains("LPA"), "{}", embed_text(&r));
+    let replies = ask_each(emu, procs, "salary", [(11, g0), (12, g1)]).await;
+    for r in &replies {
+        assert!(embed_text(r).contains("LPA"), "{}", embed_text(r));
     }
     emu.wait_resumes(resumes + 2, T)
         .await
         .expect("both shards resumed after op 7");
+    assert_each_resume_replayed_an_interaction(emu, resumes);
     assert_eq!(emu.identify_count(), 2, "resumed, not re-identified");
+}
 
-    // A callback answered with 500: logged, and the next interaction is served.
+/// Dispatches `/ask question` from each `(user, guild)`, lets held RESUMEs through, then waits
+/// for every reply.
+async fn ask_each(
+    emu: &Emulator,
+    procs: &Processes,
+    question: &str,
+    askers: [(u64, u64); 2],
+) -> Vec<Reply> {
+    let mut ids = Vec::new();
+    for (user, guild) in askers {
+        let options = json!([string_opt("question", question)]);
+        let payload = slash_command(emu.application_id(), "ask", options, &who(user, guild));
+        ids.push(interaction_id(&payload));
+        emu.dispatch_interaction(payload)
+            .await
+            .unwrap_or_else(|e| panic!("dispatch: {e}"));
+    }
+    emu.hold_resumes(false);
+    let mut replies = Vec::new();
+    for id in ids {
+        let reply = emu
+            .wait_reply(id, T)
+            .await
+            .unwrap_or_else(|e| panic!("no reply to {id}: {e}\nlogs: {:#?}", procs.logs()));
+        replies.push(reply);
+    }
+    replies
+}
+
+fn assert_each_resume_replayed_an_interaction(emu: &Emulator, skip: usize) {
+    for replay in emu.replays().into_iter().skip(skip) {
+        let kinds: Vec<&str> = replay.replayed.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["INTERACTION_CREATE"],
+            "the interaction sent while shard session {} was away is replayed on RESUME: {:?}",
+            replay.session_id,
+            emu.replays()
+        );
+    }
+}
+
+/// A callback answered with 500 (and the apology after it too): the emulator recorded both
+/// failed calls, the process logged them with a structured `status` field of 500, and the
+/// next interaction is served.
+async fn failed_callback_is_logged_with_its_status(emu: &Emulator, procs: &Processes, g0: u64) {
     emu.fail_next_callbacks(500, 2);
     let payload = slash_command(
         emu.application_id(),
@@ -297,11 +469,48 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
         json!([string_opt("question", "books")]),
         &who(13, g0),
     );
+    let failed = interaction_id(&payload);
+    let callback = format!("/interactions/{failed}/");
     emu.dispatch_interaction(payload).await.expect("dispatch");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The apology is the second callback, so once its 500 is recorded both failures are.
+    let apology = emu
+        .wait_request("the apology's callback, answered 500", T, |r| {
+            r.path.contains(&callback)
+                && r.status == 500
+                && r.injected
+                && r.body["data"]["flags"] == 64
+        })
+        .await
+        .expect("the emulator answered the apology's callback with 500");
+    let calls: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains(&callback))
+        .collect();
+    assert_eq!(calls.len(), 2, "the answer, then the apology: {calls:?}");
+    assert!(
+        calls.iter().all(|r| r.status == 500 && r.injected),
+        "{calls:?}"
+    );
+    assert!(
+        calls[0].body["data"]["embeds"].is_array(),
+        "the first call was the answer: {:?}",
+        calls[0]
+    );
+    eprintln!("apology sent: {}", apology.body);
+    for text in ["command failed", "could not send the error reply"] {
+        let entry = procs
+            .wait_log(0, &format!("{text:?} with status 500"), |log| {
+                log.iter()
+                    .find(|e| message(e) == text && e["fields"]["status"] == 500)
+                    .cloned()
+            })
+            .await;
+        eprintln!("logged: {entry}");
+    }
     let r = send(
-        &emu,
-        &procs,
+        emu,
+        procs,
         "ask",
         json!([string_opt("question", "books to read")]),
         &who(14, g0),
@@ -312,18 +521,63 @@ async fn two_shard_processes_converge_and_survive_gateway_faults() {
         "{}",
         embed_text(&r)
     );
-    for (child, _) in &mut procs.children {
-        assert!(
-            child.try_wait().ok().flatten().is_none(),
-            "a process exited"
-        );
-    }
-    let mut log0 = String::new();
-    let _ = std::fs::File::open(&procs.children[0].1).and_then(|mut f| f.read_to_string(&mut log0));
+}
+
+/// `careerbot serve` configured as in production, without `http_proxy`, so serenity's rate
+/// limiter is on and its REST calls go to `https://discord.com`: the process's `HTTPS_PROXY` is
+/// the emulator's HTTPS door and `SSL_CERT_FILE` the emulator's test CA. A 429 on the bot's
+/// answer is waited out and retried by serenity, and the user gets the answer, not an apology.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_process_with_serenitys_rate_limiter_retries_a_429() {
+    let work = std::env::temp_dir().join(format!("careerbot-ratelimited-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("work dir");
+    let dir = knowledge_copy(&work);
+    let ca = work.join("emulator-ca.pem");
+    std::fs::write(&ca, support::emulator::TEST_CA_PEM).expect("write the test CA");
+    let emu = Emulator::start().await;
+    let env = [
+        ("HTTPS_PROXY", emu.https_proxy_url()),
+        ("SSL_CERT_FILE", ca.display().to_string()),
+    ];
+    let config =
+        "semantic = false\nlog_format = \"json\"\n[cooldown]\nasks = 1000\nper_seconds = 1\n";
+    let procs = Processes {
+        children: vec![spawn_careerbot(&dir, &work, "ratelimited", config, &env)],
+    };
+    emu.wait_ready(T)
+        .await
+        .unwrap_or_else(|e| panic!("READY: {e}\nlogs: {:#?}", procs.logs()));
+    emu.wait_commands(T)
+        .await
+        .unwrap_or_else(|e| panic!("commands over HTTPS: {e}\nlogs: {:#?}", procs.logs()));
+
+    emu.rate_limit_next(RouteKind::Callback, 0.25, 1);
+    let question = json!([string_opt("question", "senior salary")]);
+    let payload = slash_command(emu.application_id(), "ask", question, &Who::member(1));
+    let id = interaction_id(&payload);
+    emu.dispatch_interaction(payload).await.expect("dispatch");
+    let r = emu
+        .wait_reply(id, T)
+        .await
+        .unwrap_or_else(|e| panic!("no reply: {e}\nlogs: {:#?}", procs.logs()));
     assert!(
-        log0.contains("500"),
-        "the failed callback is logged:\n{log0}"
+        embed_text(&r).contains("40-60"),
+        "the answer, not an apology: {r:?}"
     );
+    let callbacks: Vec<(u16, bool)> = emu
+        .requests()
+        .iter()
+        .filter(|q| q.path.contains(&format!("/interactions/{id}/")))
+        .map(|q| (q.status, q.injected))
+        .collect();
+    assert_eq!(
+        callbacks,
+        [(429, true), (204, false)],
+        "429, then serenity's retry"
+    );
+    let problems = emu.problems();
+    assert!(problems.is_empty(), "emulator problems: {problems:#?}");
     drop(procs);
     let _ = std::fs::remove_dir_all(&work);
 }

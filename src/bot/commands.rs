@@ -432,7 +432,11 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
             ..
         } => (ctx, user.to_string()),
         F::Command { error, ctx, .. } => {
-            tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            let status = match &error {
+                BotError::Discord(e) => discord_status(e),
+                _ => None,
+            };
+            tracing::error!(command = %ctx.command().qualified_name, %error, status, "command failed");
             (ctx, APOLOGY.to_string())
         }
         F::CommandCheckFailed { error, ctx, .. } => match error {
@@ -475,7 +479,18 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
         }
     };
     if let Err(e) = ctx.send(text_reply(&message, true)).await {
-        tracing::warn!(error = %e, "could not send the error reply");
+        tracing::warn!(error = %e, status = discord_status(&e), "could not send the error reply");
+    }
+}
+
+/// The HTTP status Discord answered a failed request with, logged as its own `status` field so
+/// logs can be searched (and tests can assert) by it rather than by text.
+fn discord_status(error: &serenity::Error) -> Option<u16> {
+    match error {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            Some(response.status_code.as_u16())
+        }
+        _ => None,
     }
 }
 

@@ -1,4 +1,4 @@
 //! Shared test support. Test files use either `mod support;` (then `support::emulator::...`) or
-//! `#[path = "support/emulator.rs"] mod emulator;`.
+//! `#[path = "support/emulator/mod.rs"] mod emulator;`.
 
 pub mod emulator;
