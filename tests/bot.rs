@@ -82,7 +82,17 @@ impl Harness {
         tweak: impl FnOnce(&mut Config),
         edit_kb: impl FnOnce(&Path),
     ) -> Harness {
-        let emu = Emulator::start().await;
+        Harness::start_on(Emulator::start().await, test, model, tweak, edit_kb).await
+    }
+
+    /// A bot on an emulator that may already have served another bot (a restart).
+    async fn start_on(
+        emu: Emulator,
+        test: &str,
+        model: Option<Arc<SemanticModel>>,
+        tweak: impl FnOnce(&mut Config),
+        edit_kb: impl FnOnce(&Path),
+    ) -> Harness {
         let dir = knowledge_copy(test);
         edit_kb(&dir);
         let served = Arc::new(Served::load_with(&dir, model).expect("test knowledge loads"));
@@ -146,11 +156,17 @@ impl Harness {
 
     /// Stops the bot; fails the test if the emulator noticed anything Discord would refuse.
     async fn stop(self) {
+        drop(self.stop_keeping_emulator().await);
+    }
+
+    /// Stops the bot (as a restart would) and hands back the emulator with its state.
+    async fn stop_keeping_emulator(self) -> Emulator {
         let problems = self.emu.problems();
         assert!(problems.is_empty(), "emulator problems: {problems:#?}");
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
+        self.emu
     }
 }
 
@@ -859,4 +875,120 @@ async fn overlong_question_gets_a_polite_private_answer() {
         r.content()
     );
     h.stop().await;
+}
+
+/// Switching between per-guild and global registration (or back) leaves no command
+/// registered twice: at start the bot removes its commands from where they no longer belong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_registration_mode_leaves_no_command_twice() {
+    let guild = support::emulator::GUILD_ID;
+    let first = Harness::start("reg-guild", |c| c.guild_ids = vec![guild], |_| {}).await;
+    first.emu.set_ready_guilds(vec![guild]);
+    let registered =
+        |emu: &Emulator, at: Option<u64>| emu.registered_names(at).contains(&"ask".to_string());
+    assert!(registered(&first.emu, Some(guild)));
+    assert!(!registered(&first.emu, None));
+    let emu = first.stop_keeping_emulator().await;
+
+    // Restarted with global registration: the guild's copies are removed.
+    let global = Harness::start_on(emu, "reg-global", None, |c| c.guild_ids = vec![], |_| {}).await;
+    let guild_path = format!("/guilds/{guild}/commands");
+    global
+        .emu
+        .wait_request("the guild's commands cleared", T, |r| {
+            r.method == "PUT" && r.path.ends_with(&guild_path) && r.body == json!([])
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", global.emu.diagnostics()));
+    assert!(registered(&global.emu, None));
+    assert!(!registered(&global.emu, Some(guild)));
+    let emu = global.stop_keeping_emulator().await;
+
+    // And back to per-guild: the global copies are removed.
+    let back =
+        Harness::start_on(emu, "reg-back", None, |c| c.guild_ids = vec![guild], |_| {}).await;
+    back.emu
+        .wait_request("the global commands cleared", T, |r| {
+            r.method == "PUT"
+                && r.path.ends_with("/commands")
+                && !r.path.contains("/guilds/")
+                && r.body == json!([])
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", back.emu.diagnostics()));
+    assert!(!registered(&back.emu, None));
+    assert!(registered(&back.emu, Some(guild)));
+    back.stop().await;
+}
+
+/// A log sink for this test binary: everything at info, and careerbot's debug lines apart.
+struct LogCapture {
+    info: Arc<std::sync::Mutex<Vec<u8>>>,
+    debug: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+#[derive(Clone)]
+struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn log_capture() -> &'static LogCapture {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::Layer as _;
+    static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = LogCapture {
+            info: Arc::default(),
+            debug: Arc::default(),
+        };
+        let (info, debug) = (
+            SharedBuf(capture.info.clone()),
+            SharedBuf(capture.debug.clone()),
+        );
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || info.clone())
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || debug.clone())
+                    .with_filter(tracing_subscriber::EnvFilter::new("careerbot=debug")),
+            );
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        capture
+    })
+}
+
+/// What people ask is theirs: at the default level the log says that a question was
+/// answered, never what it was. (The debug sink proves the question passed through.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_are_never_logged_at_info_level() {
+    let capture = log_capture();
+    let h = Harness::start("privacy", |_| {}, |_| {}).await;
+    let question = "how long until I am an architect, asks zebracorn";
+    h.ask(question).await;
+    h.stop().await;
+    let info = String::from_utf8_lossy(&capture.info.lock().unwrap()).into_owned();
+    let debug = String::from_utf8_lossy(&capture.debug.lock().unwrap()).into_owned();
+    assert!(
+        debug.contains("zebracorn"),
+        "the question reached the debug log: {debug}"
+    );
+    assert!(
+        info.contains("answered="),
+        "the ask is logged at info: {info}"
+    );
+    assert!(!info.contains("zebracorn"), "the question is not: {info}");
 }

@@ -84,6 +84,21 @@ impl Emulator {
         let st = self.shared.lock();
         registered_command(&st, name, guild_id).and_then(|c| snowflake_field(&c["id"]))
     }
+
+    /// Names of the commands registered exactly there (`None`: globally), sorted; unlike
+    /// [`Emulator::command_id`], a guild does not fall back to the global list.
+    pub fn registered_names(&self, guild_id: Option<u64>) -> Vec<String> {
+        let st = self.shared.lock();
+        let mut names: Vec<String> = st
+            .rest
+            .commands
+            .keys()
+            .filter(|(g, _)| *g == guild_id)
+            .map(|(_, name)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
 }
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
