@@ -921,67 +921,16 @@ async fn switching_registration_mode_leaves_no_command_twice() {
     back.stop().await;
 }
 
-/// A log sink for this test binary: everything at info, and careerbot's debug lines apart.
-struct LogCapture {
-    info: Arc<std::sync::Mutex<Vec<u8>>>,
-    debug: Arc<std::sync::Mutex<Vec<u8>>>,
-}
-
-#[derive(Clone)]
-struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for SharedBuf {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn log_capture() -> &'static LogCapture {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::Layer as _;
-    static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = LogCapture {
-            info: Arc::default(),
-            debug: Arc::default(),
-        };
-        let (info, debug) = (
-            SharedBuf(capture.info.clone()),
-            SharedBuf(capture.debug.clone()),
-        );
-        let subscriber = tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(move || info.clone())
-                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-            )
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(move || debug.clone())
-                    .with_filter(tracing_subscriber::EnvFilter::new("careerbot=debug")),
-            );
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        capture
-    })
-}
-
 /// What people ask is theirs: at the default level the log says that a question was
 /// answered, never what it was. (The debug sink proves the question passed through.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn questions_are_never_logged_at_info_level() {
-    let capture = log_capture();
+    let capture = support::logs::capture();
     let h = Harness::start("privacy", |_| {}, |_| {}).await;
     let question = "how long until I am an architect, asks zebracorn";
     h.ask(question).await;
     h.stop().await;
-    let info = String::from_utf8_lossy(&capture.info.lock().unwrap()).into_owned();
-    let debug = String::from_utf8_lossy(&capture.debug.lock().unwrap()).into_owned();
+    let (info, debug) = (capture.info_text(), capture.debug_text());
     assert!(
         debug.contains("zebracorn"),
         "the question reached the debug log: {debug}"

@@ -2,3 +2,4 @@
 //! `#[path = "support/emulator/mod.rs"] mod emulator;`.
 
 pub mod emulator;
+pub mod logs;

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
 
+use super::openapi;
+use super::rest::Answer;
+use super::State;
+
 /// How long a dispatch counts as "in flight" for the heartbeat check: a heartbeat may carry an
 /// older sequence than the last one sent if the bot had not read the newer dispatch yet. Generous,
 /// because this machine's two cores are shared with builds and the bot may be slow to read.
@@ -26,11 +30,13 @@ pub(super) struct Exchange<'a> {
     pub(super) status: u16,
     /// The answer's JSON body (`Null` when there is none, e.g. 204).
     pub(super) answer: &'a Value,
+    /// A failure injected by a test (`faults.rs`), not the route's own answer.
+    pub(super) injected: bool,
 }
 
 /// Every REST exchange passes here after routing and before it is recorded and answered. Returns
 /// what is wrong with it (empty when nothing is); the emulator lists those as problems.
-pub(super) fn check_exchange(exchange: &Exchange<'_>) -> Vec<String> {
+pub(super) fn check_exchange(exchange: &Exchange<'_>, counts: &mut ContractCounts) -> Vec<String> {
     let mut wrong = Vec::new();
     let what = format!(
         "{} {} -> {}",
@@ -45,6 +51,28 @@ pub(super) fn check_exchange(exchange: &Exchange<'_>) -> Vec<String> {
     for key in required {
         if exchange.answer.get(key).is_none() {
             wrong.push(format!("{what}: an error answer without `{key}`"));
+        }
+    }
+    // Every answer the emulator makes up must be one Discord's contract allows (injected
+    // failures are the test's own statement, checked above for their shape only).
+    if !exchange.injected {
+        let body = (!exchange.answer.is_null()).then_some(exchange.answer);
+        let verdict = openapi::Contract::get().check_response(
+            exchange.method,
+            exchange.path,
+            exchange.status,
+            body,
+        );
+        counts.answers += 1;
+        if verdict != openapi::Verdict::Valid {
+            counts.invalid_answers += 1;
+        }
+        if let openapi::Verdict::Invalid(violations) = verdict {
+            for v in violations {
+                wrong.push(format!(
+                    "emulator bug: {what}: the answer breaks Discord's contract: {v}"
+                ));
+            }
         }
     }
     let is_commands = matches!(exchange.segments.last(), Some(&"commands"));
@@ -256,5 +284,91 @@ pub(super) fn check_dispatch(frame: &Value) -> Result<(), String> {
         Err(e) => Err(format!(
             "serenity cannot parse this {t} dispatch: {e}\npayload: {frame}"
         )),
+    }
+}
+
+/// Checks a request body against the operation's schema in Discord's contract. An invalid
+/// body is answered as Discord does (400, code 50035 "Invalid Form Body" with the `errors`
+/// tree), an unknown route with a 404; both are problems, so the test that caused them fails
+/// unless it meant to.
+pub(super) fn check_request(
+    st: &mut State,
+    method: &str,
+    segments: &[&str],
+    body: &Value,
+) -> Option<Answer> {
+    let path = format!("/{}", segments.join("/"));
+    let mut payload = body.clone();
+    // Bookkeeping the emulator adds to a multipart body; not part of what was sent.
+    if let Some(map) = payload.as_object_mut() {
+        map.remove("_emulator_files");
+    }
+    let payload = (!payload.is_null()).then_some(&payload);
+    let verdict = openapi::Contract::get().check_request(method, &path, payload);
+    st.rec.contract.requests += 1;
+    match verdict {
+        openapi::Verdict::Valid => None,
+        openapi::Verdict::UnknownRoute => {
+            st.rec.contract.unknown_routes += 1;
+            st.rec.problems.push(format!(
+                "{method} {path}: not a route in Discord's contract (404)"
+            ));
+            Some(Answer::error(404, 0, "404: Not Found"))
+        }
+        openapi::Verdict::Invalid(violations) => {
+            st.rec.contract.invalid_requests += 1;
+            let listed: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+            st.rec.problems.push(format!(
+                "{method} {path}: 400 Invalid Form Body: Discord's contract refuses the request: {}",
+                listed.join("; ")
+            ));
+            Some(Answer::json(
+                400,
+                json!({
+                    "code": 50035,
+                    "message": "Invalid Form Body",
+                    "errors": openapi::discord_errors(&violations),
+                }),
+            ))
+        }
+    }
+}
+
+/// How much of one emulator's traffic was held to Discord's contract, and how much broke it.
+/// Written to `target/tmp/contract-traffic.jsonl` when the emulator stops, so a run of the
+/// whole suite can print its totals (`.ci/run` does).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub(super) struct ContractCounts {
+    /// Set by a test that breaks the contract on purpose, to prove the check runs; its
+    /// counts are reported apart from the suite's.
+    pub(super) deliberate: bool,
+    pub(super) requests: usize,
+    pub(super) invalid_requests: usize,
+    pub(super) unknown_routes: usize,
+    pub(super) answers: usize,
+    pub(super) invalid_answers: usize,
+}
+
+impl ContractCounts {
+    /// Appends these counts, with the test binary's name, to the suite's traffic record.
+    pub(super) fn append_to_record(&self) {
+        use std::io::Write as _;
+        let path = concat!(env!("CARGO_TARGET_TMPDIR"), "/contract-traffic.jsonl");
+        let binary = std::env::args().next().unwrap_or_default();
+        let binary = binary.rsplit('/').next().unwrap_or_default().to_string();
+        let mut line = json!({ "binary": binary });
+        if let (Some(map), Ok(Value::Object(counts))) =
+            (line.as_object_mut(), serde_json::to_value(self))
+        {
+            map.extend(counts);
+        }
+        // Best effort: the record is a report, never a reason for a test to fail.
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{line}");
+        }
     }
 }

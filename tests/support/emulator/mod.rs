@@ -54,6 +54,7 @@
 mod contract;
 mod faults;
 mod gateway;
+pub mod openapi;
 mod recorder;
 mod rest;
 mod tls;
@@ -184,11 +185,14 @@ impl Shared {
     }
 }
 
-struct StopOnDrop(watch::Sender<bool>);
+/// Stops the listeners and reports the contract counts when the last handle goes.
+struct StopOnDrop(watch::Sender<bool>, Arc<Shared>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.send_replace(true);
+        let counts = self.1.lock().rec.contract.clone();
+        counts.append_to_record();
     }
 }
 
@@ -244,11 +248,12 @@ impl Emulator {
             stop_rx.clone(),
         ));
         tokio::spawn(gateway::serve(gateway, Arc::clone(&shared), stop_rx));
+        let stop = Arc::new(StopOnDrop(stop_tx, Arc::clone(&shared)));
         Emulator {
             shared,
             rest_addr,
             https_proxy_addr,
-            _stop: Arc::new(StopOnDrop(stop_tx)),
+            _stop: stop,
         }
     }
 
@@ -484,6 +489,8 @@ fn user_json(id: u64, name: &str, bot: bool) -> Value {
         "avatar": null,
         "bot": bot,
         "public_flags": 0,
+        "flags": 0,
+        "primary_guild": null,
     })
 }
 
@@ -492,6 +499,7 @@ fn bot_user_json(shared: &Shared) -> Value {
     let mut user = user_json(shared.bot_user_id, "careerbot-emulated", true);
     user["verified"] = json!(true);
     user["mfa_enabled"] = json!(false);
+    user["locale"] = json!("en-US");
     user
 }
 

@@ -104,6 +104,8 @@ pub(super) struct Record {
     /// Things that went wrong on the emulator side or that Discord would refuse or serenity
     /// would silently ignore.
     pub(super) problems: Vec<String>,
+    /// How the REST traffic fared against Discord's contract.
+    pub(super) contract: super::contract::ContractCounts,
 }
 
 impl Shared {

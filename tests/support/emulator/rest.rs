@@ -59,7 +59,7 @@ pub(super) struct Answer {
 }
 
 impl Answer {
-    fn json(status: u16, body: Value) -> Answer {
+    pub(super) fn json(status: u16, body: Value) -> Answer {
         Answer {
             status,
             body,
@@ -83,6 +83,12 @@ impl Emulator {
     pub fn command_id(&self, name: &str, guild_id: Option<u64>) -> Option<u64> {
         let st = self.shared.lock();
         registered_command(&st, name, guild_id).and_then(|c| snowflake_field(&c["id"]))
+    }
+
+    /// Marks this emulator's traffic as breaking Discord's contract on purpose (a test that
+    /// proves the check runs), so the suite's totals count it apart.
+    pub fn expect_contract_violations(&self) {
+        self.shared.lock().rec.contract.deliberate = true;
     }
 
     /// Names of the commands registered exactly there (`None`: globally), sorted; unlike
@@ -172,8 +178,9 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
             request: &body,
             status: answer.status,
             answer: &answer.body,
+            injected: answer.injected,
         };
-        let wrong = contract::check_exchange(&exchange);
+        let wrong = contract::check_exchange(&exchange, &mut st.rec.contract);
         st.rec.problems.extend(wrong);
         st.rec.requests.push(Recorded {
             method: method.clone(),
@@ -240,6 +247,10 @@ fn answer(
             .push(format!("{method} /{}: 401: {e}", segs.join("/")));
         return Answer::error(401, 0, "401: Unauthorized");
     }
+    // Discord checks the body against its schema before anything else happens to it.
+    if let Some(refused) = contract::check_request(st, method, segs, body) {
+        return refused;
+    }
     if let Some(answer) = faults::injected(st, method, segs, body) {
         return answer;
     }
@@ -274,6 +285,17 @@ fn route(st: &mut State, shared: &Shared, method: &str, segs: &[&str], body: &Va
                 "verify_key": "0000",
                 "team": null,
                 "flags": 0,
+                // The rest of what Discord's contract requires of this answer.
+                "type": null,
+                "flags_new": "0",
+                "redirect_uris": [],
+                "interactions_endpoint_url": null,
+                "role_connections_verification_url": null,
+                "approximate_guild_count": 1,
+                "approximate_user_install_count": 0,
+                "approximate_user_authorization_count": 0,
+                "explicit_content_filter": 0,
+                "eligible_oauth2_scopes": [],
             }),
         ),
         (m, ["applications", a, "commands"]) if *a == app => {
@@ -349,6 +371,9 @@ fn echo_command(st: &mut State, shared: &Shared, guild: Option<u64>, cmd: &Value
         .and_then(|c| snowflake_field(&c["id"]))
         .unwrap_or_else(next_snowflake);
     let mut echoed = cmd.clone();
+    if let Some(options) = echoed.get_mut("options").and_then(Value::as_array_mut) {
+        options.iter_mut().for_each(as_discord_echoes_option);
+    }
     if let Some(obj) = echoed.as_object_mut() {
         obj.insert("id".into(), json!(id.to_string()));
         obj.insert("application_id".into(), json!(shared.app_id.to_string()));
@@ -364,6 +389,23 @@ fn echo_command(st: &mut State, shared: &Shared, guild: Option<u64>, cmd: &Value
     }
     st.rest.commands.insert(key, echoed.clone());
     echoed
+}
+
+/// An option as Discord echoes it: serenity sends every field (`max_length: null`,
+/// `channel_types: []`), Discord answers with the ones that are set, which is also what its
+/// contract allows (a `null` length is not an integer).
+fn as_discord_echoes_option(option: &mut Value) {
+    let Some(map) = option.as_object_mut() else {
+        return;
+    };
+    map.retain(|key, value| {
+        let empty_list = matches!(key.as_str(), "channel_types" | "choices" | "options")
+            && value.as_array().is_some_and(Vec::is_empty);
+        !value.is_null() && !empty_list
+    });
+    if let Some(nested) = map.get_mut("options").and_then(Value::as_array_mut) {
+        nested.iter_mut().for_each(as_discord_echoes_option);
+    }
 }
 
 fn callback_route(st: &mut State, shared: &Shared, id: &str, token: &str, body: &Value) -> Answer {
