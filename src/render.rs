@@ -250,7 +250,10 @@ pub fn timeline_card(kb: &KnowledgeBase, phase: Option<&str>) -> Result<Card, No
         }
         Some(q) => {
             let p = lookup::phase(kb, q)?;
-            let mut body = format!("**Duration:** {}\n**Focus:** {}", p.duration, p.focus);
+            let mut body = format!("**Duration:** {}", p.duration);
+            if let Some(focus) = p.focus_beyond_name() {
+                let _ = write!(body, "\n**Focus:** {focus}");
+            }
             if !p.milestones.is_empty() {
                 let _ = write!(body, "\n**Milestones:** {}", p.milestones);
             }

@@ -143,9 +143,19 @@ pub struct Phase {
     pub number: u32,
     pub name: String,
     pub duration: String,
+    /// Optional: what the phase concentrates on, when that says more than its name.
     pub focus: String,
     pub milestones: String,
     pub aliases: Vec<String>,
+}
+
+impl Phase {
+    /// The focus, unless it is empty or only repeats the name (a source whose "focus"
+    /// column is the phase's name has nothing to add).
+    pub fn focus_beyond_name(&self) -> Option<&str> {
+        let focus = self.focus.trim();
+        (!focus.is_empty() && !focus.eq_ignore_ascii_case(self.name.trim())).then_some(focus)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -115,10 +115,10 @@ pub(super) fn salary_passages(source: &str, table: &SalaryTable) -> Vec<Passage>
 
 /// One line describing a phase, shared by the overview and the phase's own passage.
 pub fn phase_line(p: &Phase) -> String {
-    format!(
-        "Phase {} - {} ({}): {}",
-        p.number, p.name, p.duration, p.focus
-    )
+    match p.focus_beyond_name() {
+        Some(focus) => format!("Phase {} - {} ({}): {focus}", p.number, p.name, p.duration),
+        None => format!("Phase {} - {} ({})", p.number, p.name, p.duration),
+    }
 }
 
 pub(super) fn phase_passages(source: &str, table: &PhaseTable) -> Vec<Passage> {
@@ -137,7 +137,10 @@ pub(super) fn phase_passages(source: &str, table: &PhaseTable) -> Vec<Passage> {
         &table.title,
     ));
     for p in &table.phases {
-        let mut text = format!("Duration: {}. Focus: {}.", p.duration, p.focus);
+        let mut text = format!("Duration: {}.", p.duration);
+        if let Some(focus) = p.focus_beyond_name() {
+            text.push_str(&format!(" Focus: {focus}."));
+        }
         if !p.milestones.is_empty() {
             text.push_str(" Milestones: ");
             text.push_str(&p.milestones);

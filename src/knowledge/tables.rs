@@ -238,6 +238,7 @@ pub(super) struct PhaseRow {
     number: u32,
     name: String,
     duration: String,
+    #[serde(default)]
     focus: String,
     milestones: String,
     #[serde(default)]
@@ -269,7 +270,6 @@ pub fn parse_phases(path: &str, text: &str) -> Result<PhaseTable, Vec<Problem>> 
         }
         require(&mut problems, path, line, "phase name", &r.name);
         require(&mut problems, path, line, "phase duration", &r.duration);
-        require(&mut problems, path, line, "phase focus", &r.focus);
         phases.push(Phase {
             number: r.number,
             name: r.name.trim().to_string(),
