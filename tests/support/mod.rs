@@ -2,4 +2,5 @@
 //! `#[path = "support/emulator/mod.rs"] mod emulator;`.
 
 pub mod emulator;
+pub mod harness;
 pub mod logs;
