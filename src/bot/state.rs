@@ -369,6 +369,15 @@ mod tests {
         .unwrap();
     }
 
+    /// A fresh one-section base ("Kubernetes") in a temporary directory, served.
+    fn served_base(test: &str) -> (PathBuf, Served) {
+        let dir = std::env::temp_dir().join(format!("careerbot-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_base(&dir, "Kubernetes");
+        let served = Served::load(&dir).unwrap();
+        (dir, served)
+    }
+
     #[test]
     fn failed_reload_keeps_serving_the_old_generation() {
         let dir = std::env::temp_dir().join(format!("careerbot-state-{}", std::process::id()));
@@ -408,10 +417,7 @@ mod tests {
 
     #[test]
     fn disk_checks_reload_changes_and_report_broken_edits_once() {
-        let dir = std::env::temp_dir().join(format!("careerbot-watch-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        write_base(&dir, "Kubernetes");
-        let served = Served::load(&dir).unwrap();
+        let (dir, served) = served_base("watch");
         let mut last_broken = None;
         assert_eq!(served.check_disk(&mut last_broken), DiskCheck::Unchanged);
 
@@ -448,10 +454,7 @@ mod tests {
     /// picked up. Now the content hashed is the content built.
     #[test]
     fn the_watcher_builds_exactly_what_it_hashed() {
-        let dir = std::env::temp_dir().join(format!("careerbot-race-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        write_base(&dir, "Kubernetes");
-        let served = Served::load(&dir).unwrap();
+        let (dir, served) = served_base("race");
         write_base(&dir, "Terraform");
         let good = read_dir(&dir).unwrap();
         let good_hash = good.content_hash();

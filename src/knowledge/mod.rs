@@ -283,7 +283,12 @@ impl KnowledgeBase {
         let mut seen_tables: HashMap<&str, &str> = HashMap::new();
         // Document id -> where it was declared, so two files cannot share one.
         let mut doc_ids: HashMap<String, (String, usize)> = HashMap::new();
-        let mut md_docs: Vec<(String, String, usize)> = Vec::new();
+        // A document may not take the id of a table's passages (`salary`, `skills/...`).
+        let tables_given: Vec<&str> = files
+            .iter()
+            .map(|f| file_name(&f.path))
+            .filter(|n| TABLE_FILES.contains(n) && *n != "synonyms.toml")
+            .collect();
         for file in files {
             let text = match std::str::from_utf8(&file.bytes) {
                 Ok(t) => t,
@@ -316,8 +321,18 @@ impl KnowledgeBase {
                             ));
                             continue;
                         }
+                        let table = format!("{}.toml", doc.id);
+                        if tables_given.contains(&table.as_str()) {
+                            problems.push(Problem::new(
+                                path,
+                                doc.id_line,
+                                format!(
+                                    "id {:?} is taken by the table file {table}: choose another id",
+                                    doc.id
+                                ),
+                            ));
+                        }
                         doc_ids.insert(doc.id.clone(), (path.to_string(), doc.id_line));
-                        md_docs.push((doc.id.clone(), path.to_string(), doc.id_line));
                         kb.passages.append(&mut doc.passages);
                     }
                     Err(mut ps) => problems.append(&mut ps),
@@ -357,17 +372,6 @@ impl KnowledgeBase {
             };
             if let Err(mut ps) = result {
                 problems.append(&mut ps);
-            }
-        }
-        // A document may not take the id of a table's passages (`salary`, `skills/...`).
-        for (id, path, line) in &md_docs {
-            let table = format!("{id}.toml");
-            if id != "synonyms" && seen_tables.contains_key(table.as_str()) {
-                problems.push(Problem::new(
-                    path,
-                    *line,
-                    format!("id {id:?} is taken by the table file {table}: choose another id"),
-                ));
             }
         }
         for file in files {

@@ -92,18 +92,7 @@ pub(super) fn describe(gw: &GatewayState) -> String {
 }
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, Arc::clone(&shared), stop.clone()));
-                }
-                Err(e) => shared.problem(format!("gateway accept failed: {e}")),
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    super::accept_loop(listener, shared, stop, "gateway", connection).await;
 }
 
 async fn connection(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

@@ -185,6 +185,32 @@ impl Shared {
     }
 }
 
+/// Accepts connections on `listener` until the emulator stops, serving each on its own task
+/// with `serve`; `what` names the listener in a failed accept's problem.
+async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    what: &'static str,
+    serve: F,
+) where
+    F: Fn(tokio::net::TcpStream, Arc<Shared>, watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut stop_accept = stop.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(serve(stream, Arc::clone(&shared), stop.clone()));
+                }
+                Err(e) => shared.problem(format!("{what} accept failed: {e}")),
+            },
+            _ = stop_accept.changed() => return,
+        }
+    }
+}
+
 /// Stops the listeners and reports the contract counts when the last handle goes.
 struct StopOnDrop(watch::Sender<bool>, Arc<Shared>);
 

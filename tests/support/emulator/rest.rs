@@ -108,18 +108,7 @@ impl Emulator {
 }
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, Arc::clone(&shared), stop.clone()));
-                }
-                Err(e) => shared.problem(format!("REST accept failed: {e}")),
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+    super::accept_loop(listener, shared, stop, "REST", serve_connection).await;
 }
 
 /// Serves HTTP/1.1 on one connection (plain TCP, or the TLS tunnel of `tls.rs`) until it closes

@@ -44,23 +44,21 @@ pub(super) fn acceptor() -> TlsAcceptor {
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     let acceptor = acceptor();
-    let mut stop_accept = stop.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let (acceptor, shared, stop) = (acceptor.clone(), Arc::clone(&shared), stop.clone());
-                    tokio::spawn(async move {
-                        if let Err(e) = tunnel(stream, acceptor, Arc::clone(&shared), stop).await {
-                            shared.problem(format!("HTTPS door: {e}"));
-                        }
-                    });
+    super::accept_loop(
+        listener,
+        shared,
+        stop,
+        "HTTPS door",
+        move |stream, shared, stop| {
+            let acceptor = acceptor.clone();
+            async move {
+                if let Err(e) = tunnel(stream, acceptor, Arc::clone(&shared), stop).await {
+                    shared.problem(format!("HTTPS door: {e}"));
                 }
-                Err(e) => shared.problem(format!("HTTPS door accept failed: {e}")),
-            },
-            _ = stop_accept.changed() => return,
-        }
-    }
+            }
+        },
+    )
+    .await;
 }
 
 /// One client: its CONNECT, the 200, the TLS handshake, then HTTP inside.
