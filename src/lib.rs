@@ -7,6 +7,7 @@
 //! Nothing below `bot` knows about Discord.
 
 pub mod bot;
+pub mod chart;
 pub mod embed;
 pub mod eval;
 pub mod knowledge;

@@ -149,6 +149,34 @@ pub fn salary_for_years(kb: &KnowledgeBase, years: u32) -> Option<&SalaryBand> {
     kb.salary.bands.iter().find(|b| b.covers_years(years))
 }
 
+/// The band a salary request singles out: by level name when one is given, else by years of
+/// experience; `None` asks for the whole table.
+pub fn chosen_band<'a>(
+    kb: &'a KnowledgeBase,
+    level: Option<&str>,
+    years: Option<u32>,
+) -> Result<Option<&'a SalaryBand>, NotFound> {
+    match (level.map(str::trim).filter(|l| !l.is_empty()), years) {
+        (Some(l), _) => salary_band(kb, l).map(Some),
+        (None, Some(y)) => salary_for_years(kb, y).map(Some).ok_or_else(|| NotFound {
+            what: "salary band for years",
+            query: y.to_string(),
+            suggestions: kb.salary.bands.iter().map(|b| b.level.clone()).collect(),
+        }),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The position of `band` in the salary table (for charts that single it out).
+pub fn band_index(kb: &KnowledgeBase, band: &SalaryBand) -> Option<usize> {
+    kb.salary.bands.iter().position(|b| std::ptr::eq(b, band))
+}
+
+/// The position of `phase` in the roadmap (for charts that single it out).
+pub fn phase_index(kb: &KnowledgeBase, phase: &Phase) -> Option<usize> {
+    kb.phases.phases.iter().position(|p| std::ptr::eq(p, phase))
+}
+
 /// A roadmap phase by number (`3`, `phase 3`) or by name (`mlops`, `foundation`).
 pub fn phase<'a>(kb: &'a KnowledgeBase, query: &str) -> Result<&'a Phase, NotFound> {
     let q = normalize(query);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use careerbot::chart::ChartKind;
 use careerbot::knowledge::KnowledgeBase;
 use careerbot::render::{self, card_text};
 use careerbot::search::{Engine, Hit, Retrieval, SemanticModel};
@@ -60,9 +61,18 @@ enum Command {
         level: Option<String>,
         #[arg(long, conflicts_with = "level")]
         years: Option<u32>,
+        /// Also draw the bands as a PNG bar chart into this file (the band asked for
+        /// highlighted)
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
     },
     /// Show the roadmap phases and the sample career timeline, or one phase
-    Timeline { phase: Option<String> },
+    Timeline {
+        phase: Option<String>,
+        /// Also draw the phases and the sample timeline as a PNG chart into this file
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
+    },
     /// Validate the knowledge base; list every passage with --json
     Check {
         #[arg(long)]
@@ -157,6 +167,12 @@ fn load(dir: &Option<PathBuf>) -> anyhow::Result<KnowledgeBase> {
         .with_context(|| format!("loading knowledge from {}", dir.display()))
 }
 
+/// Draws chart `kind` into `file`.
+fn write_chart(kb: &KnowledgeBase, kind: ChartKind, file: &Path) -> anyhow::Result<()> {
+    let png = kind.draw(kb).context("drawing the chart")?;
+    std::fs::write(file, png).with_context(|| format!("writing the chart to {}", file.display()))
+}
+
 /// The semantic model unless `--lexical-only`.
 fn semantic_model(cli: &Cli) -> anyhow::Result<Option<Arc<SemanticModel>>> {
     if cli.lexical_only {
@@ -211,13 +227,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kb = load(&cli.knowledge)?;
             return print_card(render::skills_card(&kb, area.as_deref(), &render::CLI));
         }
-        Command::Salary { level, years } => {
+        Command::Salary {
+            level,
+            years,
+            chart,
+        } => {
             let kb = load(&cli.knowledge)?;
-            return print_card(render::salary_card(&kb, level.as_deref(), years));
+            let card = render::salary_card(&kb, level.as_deref(), years);
+            if let (Some(file), Ok(_)) = (&chart, &card) {
+                let kind = ChartKind::salary(&kb, level.as_deref(), years)?;
+                write_chart(&kb, kind, file)?;
+            }
+            return print_card(card);
         }
-        Command::Timeline { phase } => {
+        Command::Timeline { phase, chart } => {
             let kb = load(&cli.knowledge)?;
-            return print_card(render::timeline_card(&kb, phase.as_deref()));
+            let card = render::timeline_card(&kb, phase.as_deref());
+            if let (Some(file), Ok(_)) = (&chart, &card) {
+                write_chart(&kb, ChartKind::timeline(&kb, phase.as_deref())?, file)?;
+            }
+            return print_card(card);
         }
         Command::Check { json } => {
             let kb = load(&cli.knowledge)?;

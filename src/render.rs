@@ -184,16 +184,7 @@ pub fn salary_card(
 ) -> Result<Card, NotFound> {
     let table = &kb.salary;
     let note = (!table.note.is_empty()).then(|| table.note.clone());
-    let band = match (level.map(str::trim).filter(|l| !l.is_empty()), years) {
-        (Some(l), _) => Some(lookup::salary_band(kb, l)?),
-        (None, Some(y)) => Some(lookup::salary_for_years(kb, y).ok_or_else(|| NotFound {
-            what: "salary band for years",
-            query: y.to_string(),
-            suggestions: table.bands.iter().map(|b| b.level.clone()).collect(),
-        })?),
-        (None, None) => None,
-    };
-    Ok(match band {
+    Ok(match lookup::chosen_band(kb, level, years)? {
         None => {
             let mut body = String::new();
             for b in &table.bands {
