@@ -36,6 +36,7 @@ async fn start_bot(emu: &Emulator) -> Arc<serenity::ShardManager> {
         config: Config::default(),
         limiter: AskLimiter::new(100, Duration::from_secs(1)),
         stale_check: StaleCheck::default(),
+        metrics: Default::default(),
     };
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use poise::serenity_prelude as serenity;
 
 use super::config::{Config, Visibility};
-use super::discord::{embed_parts, embed_reply, text_reply};
-use super::state::{AskLimiter, ReloadOutcome, Served};
+use super::discord::{embed_parts, embed_reply, embed_reply_with_image, text_reply};
+use super::metrics::{Lookup, Metrics};
+use super::state::{AskLimiter, Generation, ReloadOutcome, Served};
+use crate::chart::ChartKind;
 use crate::knowledge::{band_line, Problem};
 use crate::lookup::{self, NotFound};
 use crate::render::{self, Card};
@@ -33,6 +35,7 @@ pub struct Data {
     pub limiter: AskLimiter,
     /// Guilds already cleared of commands an earlier registration left there.
     pub stale_check: super::registration::StaleCheck,
+    pub metrics: Arc<Metrics>,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -94,11 +97,96 @@ fn ephemeral(ctx: &Context<'_>, private: Option<bool>) -> bool {
     private.unwrap_or(ctx.data().config.default_visibility == Visibility::Private)
 }
 
+/// When an invocation started, for the interaction-to-callback latency.
+struct Started(Instant);
+
+/// The framework's pre-command hook: notes when the command started.
+pub async fn started(ctx: Context<'_>) {
+    ctx.set_invocation_data(Started(Instant::now())).await;
+}
+
+/// Whether this invocation has yet to send its first response (the interaction callback).
+fn awaiting_callback(ctx: &Context<'_>) -> bool {
+    match ctx {
+        poise::Context::Application(app) => !app
+            .has_sent_initial_response
+            .load(std::sync::atomic::Ordering::SeqCst),
+        poise::Context::Prefix(_) => false,
+    }
+}
+
+/// Observes the time from the command starting to Discord accepting its first response.
+async fn callback_sent(ctx: &Context<'_>) {
+    if let Some(started) = ctx.invocation_data::<Started>().await {
+        let took = started.0.elapsed();
+        ctx.data()
+            .metrics
+            .callback_seconds
+            .observe(took.as_secs_f64());
+    }
+}
+
+/// Sends `reply`, timing it when it is the interaction's first response.
+async fn respond(ctx: &Context<'_>, reply: poise::CreateReply) -> Result<(), serenity::Error> {
+    let first = awaiting_callback(ctx);
+    ctx.send(reply).await?;
+    if first {
+        callback_sent(ctx).await;
+    }
+    Ok(())
+}
+
+/// Defers (Discord shows "thinking..."), timed as the first response.
+async fn defer(ctx: &Context<'_>, ephemeral: bool) -> Result<(), serenity::Error> {
+    let first = awaiting_callback(ctx);
+    if ephemeral {
+        ctx.defer_ephemeral().await?;
+    } else {
+        ctx.defer().await?;
+    }
+    if first {
+        callback_sent(ctx).await;
+    }
+    Ok(())
+}
+
 /// Sends a card as an embed.
 async fn send_card(ctx: Context<'_>, card: &Card, private: Option<bool>) -> Result<(), BotError> {
     let parts = embed_parts(card, crate::lookup::truncate_chars);
-    ctx.send(embed_reply(&parts, ephemeral(&ctx, private)))
-        .await?;
+    respond(&ctx, embed_reply(&parts, ephemeral(&ctx, private))).await?;
+    Ok(())
+}
+
+/// Sends a card with chart `kind` of `generation` attached and shown in the embed. A chart
+/// that cannot be drawn is logged and the card goes out without it: the text is the answer.
+async fn send_card_with_chart(
+    ctx: Context<'_>,
+    card: &Card,
+    generation: &Arc<Generation>,
+    kind: ChartKind,
+) -> Result<(), BotError> {
+    let parts = embed_parts(card, crate::lookup::truncate_chars);
+    let drawn = {
+        let generation = Arc::clone(generation);
+        tokio::task::spawn_blocking(move || generation.chart(kind)).await
+    };
+    let reply = match drawn {
+        Ok(Ok(chart)) => {
+            if chart.fresh {
+                ctx.data().metrics.charts_drawn.inc();
+            }
+            embed_reply_with_image(&parts, ephemeral(&ctx, None), kind.file_name(), &chart.png)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "chart not drawn; sending the card alone");
+            embed_reply(&parts, ephemeral(&ctx, None))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "chart task failed; sending the card alone");
+            embed_reply(&parts, ephemeral(&ctx, None))
+        }
+    };
+    respond(&ctx, reply).await?;
     Ok(())
 }
 
@@ -112,10 +200,10 @@ pub async fn ask(
     #[description = "Only you see the answer"] private: Option<bool>,
 ) -> Result<(), BotError> {
     let question = validate_question(&question)?;
-    ctx.data()
-        .limiter
-        .check(ctx.author().id.get())
-        .map_err(UserError::Cooldown)?;
+    if let Err(wait) = ctx.data().limiter.check(ctx.author().id.get()) {
+        ctx.data().metrics.cooldown_hits.inc();
+        return Err(UserError::Cooldown(wait).into());
+    }
     let generation = ctx.data().served.current();
     let started = Instant::now();
     let ephemeral = ephemeral(&ctx, private);
@@ -137,12 +225,7 @@ pub async fn ask(
     let answer = match quick {
         Some(done) => done,
         None => {
-            let deferred = if ephemeral {
-                ctx.defer_ephemeral().await
-            } else {
-                ctx.defer().await
-            };
-            if let Err(e) = deferred {
+            if let Err(e) = defer(&ctx, ephemeral).await {
                 // The engine keeps running; its answer has nowhere to go.
                 tracing::warn!(error = %e, "could not defer a slow /ask; dropping its answer");
                 return Err(e.into());
@@ -154,6 +237,9 @@ pub async fn ask(
     .map_err(|e| BotError::Internal(format!("the engine failed (panicked: {})", e.is_panic())))?;
     // What was asked is the user's business: only at debug level, never at info.
     tracing::debug!(question, "ask");
+    ctx.data()
+        .metrics
+        .observe_ask(started.elapsed(), answer.answered);
     tracing::info!(
         latency_us = started.elapsed().as_micros() as u64,
         answered = answer.answered,
@@ -166,7 +252,7 @@ pub async fn ask(
     let parts = embed_parts(&card, |text, room| {
         search::snippet(engine, text, &answer.terms, room)
     });
-    ctx.send(embed_reply(&parts, ephemeral)).await?;
+    respond(&ctx, embed_reply(&parts, ephemeral)).await?;
     Ok(())
 }
 
@@ -237,6 +323,7 @@ pub async fn skills(
     #[autocomplete = "autocomplete_area"]
     area: Option<String>,
 ) -> Result<(), BotError> {
+    ctx.data().metrics.lookup(Lookup::Skills);
     let generation = ctx.data().served.current();
     let card = render::skills_card(generation.engine.knowledge(), area.as_deref(), &SLASH)
         .map_err(UserError::from)?;
@@ -255,10 +342,12 @@ pub async fn salary(
     #[max = 60]
     years: Option<u32>,
 ) -> Result<(), BotError> {
+    ctx.data().metrics.lookup(Lookup::Salary);
     let generation = ctx.data().served.current();
-    let card = render::salary_card(generation.engine.knowledge(), level.as_deref(), years)
-        .map_err(UserError::from)?;
-    send_card(ctx, &card, None).await
+    let kb = generation.engine.knowledge();
+    let card = render::salary_card(kb, level.as_deref(), years).map_err(UserError::from)?;
+    let chart = ChartKind::salary(kb, level.as_deref(), years).map_err(UserError::from)?;
+    send_card_with_chart(ctx, &card, &generation, chart).await
 }
 
 /// The roadmap phases and a sample career timeline, or one phase
@@ -269,10 +358,12 @@ pub async fn timeline(
     #[autocomplete = "autocomplete_phase"]
     phase: Option<String>,
 ) -> Result<(), BotError> {
+    ctx.data().metrics.lookup(Lookup::Timeline);
     let generation = ctx.data().served.current();
-    let card = render::timeline_card(generation.engine.knowledge(), phase.as_deref())
-        .map_err(UserError::from)?;
-    send_card(ctx, &card, None).await
+    let kb = generation.engine.knowledge();
+    let card = render::timeline_card(kb, phase.as_deref()).map_err(UserError::from)?;
+    let chart = ChartKind::timeline(kb, phase.as_deref()).map_err(UserError::from)?;
+    send_card_with_chart(ctx, &card, &generation, chart).await
 }
 
 /// Runtime half of the `/reload` permission: Discord hides the command from members without
@@ -301,11 +392,14 @@ async fn moderator_check(ctx: Context<'_>) -> Result<bool, BotError> {
     check = "moderator_check"
 )]
 pub async fn reload(ctx: Context<'_>) -> Result<(), BotError> {
-    ctx.defer_ephemeral().await?;
+    defer(&ctx, true).await?;
     let served = Arc::clone(&ctx.data().served);
     let outcome = tokio::task::spawn_blocking(move || served.reload())
         .await
         .map_err(|e| BotError::Internal(format!("reload task: {e}")))?;
+    ctx.data()
+        .metrics
+        .reload(matches!(outcome, ReloadOutcome::Reloaded { .. }));
     match &outcome {
         ReloadOutcome::Reloaded {
             generation, took, ..
@@ -319,8 +413,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), BotError> {
             tracing::warn!(problems = problems.len(), still_serving, "reload refused");
         }
     }
-    ctx.send(text_reply(&reload_message(&outcome), true))
-        .await?;
+    respond(&ctx, text_reply(&reload_message(&outcome), true)).await?;
     Ok(())
 }
 
@@ -388,7 +481,7 @@ pub async fn help(ctx: Context<'_>) -> Result<(), BotError> {
         generation.engine.is_hybrid(),
     );
     let parts = embed_parts(&card, crate::lookup::truncate_chars);
-    ctx.send(embed_reply(&parts, true)).await?;
+    respond(&ctx, embed_reply(&parts, true)).await?;
     Ok(())
 }
 
@@ -433,7 +526,11 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
         } => (ctx, user.to_string()),
         F::Command { error, ctx, .. } => {
             let status = match &error {
-                BotError::Discord(e) => discord_status(e),
+                BotError::Discord(e) => {
+                    let status = discord_status(e);
+                    ctx.data().metrics.discord_error(status);
+                    status
+                }
                 _ => None,
             };
             tracing::error!(command = %ctx.command().qualified_name, %error, status, "command failed");
@@ -478,8 +575,10 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
             }
         }
     };
-    if let Err(e) = ctx.send(text_reply(&message, true)).await {
-        tracing::warn!(error = %e, status = discord_status(&e), "could not send the error reply");
+    if let Err(e) = respond(&ctx, text_reply(&message, true)).await {
+        let status = discord_status(&e);
+        ctx.data().metrics.discord_error(status);
+        tracing::warn!(error = %e, status, "could not send the error reply");
     }
 }
 

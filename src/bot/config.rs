@@ -93,6 +93,10 @@ pub struct Config {
     /// fetched on first start (see the README).
     #[serde(default)]
     pub model_dir: Option<PathBuf>,
+    /// Where operators scrape `/metrics` and probe `/healthz` and `/readyz`, e.g.
+    /// "127.0.0.1:9185" (port 0: any free port). Unset: no listener (the default).
+    #[serde(default)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,
@@ -158,6 +162,7 @@ impl Default for Config {
             cooldown: CooldownConfig::default(),
             log_format: LogFormat::Pretty,
             http_proxy: None,
+            metrics_addr: None,
             shards: None,
             total_shards: None,
             watch_interval_secs: default_watch_interval(),
@@ -358,6 +363,7 @@ knowledge_dir = "kb"
 default_visibility = "private"
 log_format = "json"
 http_proxy = "http://127.0.0.1:3000"
+metrics_addr = "127.0.0.1:9185"
 [cooldown]
 asks = 2
 per_seconds = 10
@@ -369,6 +375,7 @@ per_seconds = 10
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.knowledge_dir.as_deref(), Some(Path::new("kb")));
         assert_eq!(c.cooldown_period(), Duration::from_secs(5));
+        assert_eq!(c.metrics_addr, Some(([127, 0, 0, 1], 9185).into()));
     }
 
     /// A relative `knowledge_dir` is read from the config file's folder, whatever the
@@ -457,5 +464,7 @@ per_seconds = 10
         assert!(Config::from_toml("c", "default_visibility = \"secret\"").is_err());
         assert!(Config::from_toml("c", "http_proxy = \"127.0.0.1\"").is_err());
         assert!(Config::from_toml("c", "[cooldown]\nasks = 0\nper_seconds = 1").is_err());
+        let bad_addr = Config::from_toml("c", "metrics_addr = \"localhost\"").unwrap_err();
+        assert!(bad_addr.to_string().contains("metrics_addr"), "{bad_addr}");
     }
 }

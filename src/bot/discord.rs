@@ -165,6 +165,22 @@ pub fn embed_reply(parts: &EmbedParts, ephemeral: bool) -> poise::CreateReply {
         .allowed_mentions(no_pings())
 }
 
+/// A reply carrying one embed with a picture: the PNG is uploaded as an attachment named
+/// `file_name` and shown inside the embed (`attachment://file_name`).
+pub fn embed_reply_with_image(
+    parts: &EmbedParts,
+    ephemeral: bool,
+    file_name: &str,
+    png: &[u8],
+) -> poise::CreateReply {
+    let embed = create_embed(parts).image(format!("attachment://{file_name}"));
+    poise::CreateReply::default()
+        .embed(embed)
+        .attachment(serenity::CreateAttachment::bytes(png.to_vec(), file_name))
+        .ephemeral(ephemeral)
+        .allowed_mentions(no_pings())
+}
+
 /// A plain-text reply, cut to Discord's content limit.
 pub fn text_reply(text: &str, ephemeral: bool) -> poise::CreateReply {
     poise::CreateReply::default()

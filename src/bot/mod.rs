@@ -7,6 +7,8 @@
 pub mod commands;
 pub mod config;
 pub mod discord;
+pub mod health;
+pub mod metrics;
 pub mod registration;
 pub mod state;
 
@@ -20,12 +22,26 @@ use poise::serenity_prelude as serenity;
 pub use commands::{BotError, Data, UserError};
 pub use config::Config;
 pub use discord::knowledge_problems as discord_problems;
+pub use metrics::Metrics;
 pub use state::Served;
 
 /// A configured, not yet started bot.
 pub struct Bot {
     client: serenity::Client,
     sharding: config::Sharding,
+    metrics: Arc<Metrics>,
+    /// The operators' port, when `metrics_addr` is set: its bound address, and the task
+    /// serving it (stopped when the bot is dropped or stops).
+    operators: Option<(std::net::SocketAddr, AbortOnDrop)>,
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Bot {
@@ -51,16 +67,20 @@ impl Bot {
         let sharding = config.sharding().map_err(BotError::Internal)?;
         let limiter = state::AskLimiter::new(config.cooldown.asks, config.cooldown_period());
         let guild_ids = config.guild_ids.clone();
+        let metrics_addr = config.metrics_addr;
+        let metrics = Arc::new(Metrics::new());
         let data = Data {
-            served,
+            served: Arc::clone(&served),
             config,
             limiter,
             stale_check: registration::StaleCheck::default(),
+            metrics: Arc::clone(&metrics),
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
                 commands: commands::all(),
                 on_error: |error| Box::pin(commands::on_error(error)),
+                pre_command: |ctx| Box::pin(commands::started(ctx)),
                 allowed_mentions: Some(discord::no_pings()),
                 event_handler: |framework, event| {
                     Box::pin(async move {
@@ -91,7 +111,43 @@ impl Bot {
         let client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
             .framework(framework)
             .await?;
-        Ok(Bot { client, sharding })
+        let operators = match metrics_addr {
+            None => None,
+            Some(addr) => {
+                let listener = health::bind(addr).await.map_err(|e| {
+                    BotError::Internal(format!("metrics_addr {addr}: cannot listen: {e}"))
+                })?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|e| BotError::Internal(format!("metrics_addr {addr}: {e}")))?;
+                let probe = Arc::new(health::Probe {
+                    served,
+                    metrics: Arc::clone(&metrics),
+                    shards: Arc::clone(&client.shard_manager),
+                    cache: Arc::clone(&client.cache),
+                });
+                tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
+                let task = tokio::spawn(health::serve(listener, probe));
+                Some((bound, AbortOnDrop(task)))
+            }
+        };
+        Ok(Bot {
+            client,
+            sharding,
+            metrics,
+            operators,
+        })
+    }
+
+    /// The counters this bot keeps (also fed by [`watch_knowledge`]).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (the bound address, so a
+    /// configured port 0 shows the port chosen).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.operators.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Stops every shard; `start` then returns.
@@ -116,7 +172,7 @@ impl Bot {
 /// Looks at the knowledge directory every `every` and reloads when its files changed, so
 /// every process converges on the same content without being told. A broken edit is logged
 /// (each problem as `path:line: message`) once per distinct content, never served.
-pub async fn watch_knowledge(served: Arc<Served>, every: Duration) {
+pub async fn watch_knowledge(served: Arc<Served>, every: Duration, metrics: Arc<Metrics>) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await; // the first tick is immediate; generation 1 was just loaded
@@ -146,6 +202,7 @@ pub async fn watch_knowledge(served: Arc<Served>, every: Duration) {
                 content_hash,
                 warnings,
             }) => {
+                metrics.reload(true);
                 tracing::info!(generation, passages, took_ms = took.as_millis() as u64, content = %content_hash, "knowledge files changed: reloaded");
                 for w in warnings {
                     tracing::warn!("{w}");
@@ -155,6 +212,7 @@ pub async fn watch_knowledge(served: Arc<Served>, every: Duration) {
                 problems,
                 still_serving,
             }) => {
+                metrics.reload(false);
                 tracing::warn!(
                     problems = problems.len(),
                     still_serving,
@@ -239,10 +297,11 @@ pub fn serve_from_cli(
         }
         drop(generation);
         let served = Arc::new(served);
-        if let Some(every) = config.watch_interval() {
-            tokio::spawn(watch_knowledge(Arc::clone(&served), every));
+        let watch = config.watch_interval();
+        let bot = Bot::new(config, &token, Arc::clone(&served)).await?;
+        if let Some(every) = watch {
+            tokio::spawn(watch_knowledge(served, every, bot.metrics()));
         }
-        let bot = Bot::new(config, &token, served).await?;
         let shards = bot.shard_manager();
         tokio::spawn(async move {
             shutdown_signal().await;

@@ -18,6 +18,7 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
+use crate::chart::{ChartCache, ChartError, ChartKind, Drawn};
 use crate::knowledge::{read_dir, DirFiles, KnowledgeBase, LoadError, Problem};
 use crate::search::{Engine, SearchError, SemanticModel};
 
@@ -29,12 +30,19 @@ pub struct Generation {
     pub number: u64,
     /// How long load + validate + index took.
     pub took: Duration,
+    /// The charts drawn from this generation's tables, each drawn once.
+    charts: ChartCache,
 }
 
 impl Generation {
     /// Content hash of the knowledge files this generation was built from.
     pub fn content_hash(&self) -> &str {
         &self.engine.knowledge().content_hash
+    }
+
+    /// Chart `kind` of this generation: from the cache, or drawn now (`fresh`).
+    pub fn chart(&self, kind: ChartKind) -> Result<Drawn, ChartError> {
+        self.charts.get(self.engine.knowledge(), kind)
     }
 }
 
@@ -116,6 +124,7 @@ fn build(
         engine,
         number,
         took: started.elapsed(),
+        charts: ChartCache::default(),
     })
 }
 

@@ -88,6 +88,14 @@ impl ChartKind {
     }
 }
 
+/// A picture from a [`ChartCache`].
+#[derive(Debug, Clone)]
+pub struct Drawn {
+    pub png: Png,
+    /// Drawn by this call rather than taken from the cache.
+    pub fresh: bool,
+}
+
 /// The pictures one generation of the base has drawn, so each is drawn once per reload. A
 /// base has a handful of bands and phases, so the cache is bounded by the base's own size.
 #[derive(Debug, Default)]
@@ -98,9 +106,9 @@ pub struct ChartCache {
 impl ChartCache {
     /// The picture `kind` of `kb`, drawn now or taken from the cache. `kb` must be the
     /// generation this cache belongs to.
-    pub fn get(&self, kb: &KnowledgeBase, kind: ChartKind) -> Result<Png, ChartError> {
+    pub fn get(&self, kb: &KnowledgeBase, kind: ChartKind) -> Result<Drawn, ChartError> {
         if let Some(png) = self.lookup(kind) {
-            return Ok(png);
+            return Ok(Drawn { png, fresh: false });
         }
         // Drawn outside the lock: two first requests may both draw, which is harmless.
         let png: Png = kind.draw(kb)?.into();
@@ -108,7 +116,7 @@ impl ChartCache {
         if !drawn.iter().any(|(k, _)| *k == kind) {
             drawn.push((kind, Arc::clone(&png)));
         }
-        Ok(png)
+        Ok(Drawn { png, fresh: true })
     }
 
     fn lookup(&self, kind: ChartKind) -> Option<Png> {
@@ -196,7 +204,8 @@ mod tests {
         let cache = ChartCache::default();
         let a = cache.get(&kb, ChartKind::Salary { band: None }).unwrap();
         let b = cache.get(&kb, ChartKind::Salary { band: None }).unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(a.fresh && !b.fresh);
+        assert!(Arc::ptr_eq(&a.png, &b.png));
         cache.get(&kb, ChartKind::Salary { band: Some(0) }).unwrap();
         cache.get(&kb, ChartKind::Timeline { phase: None }).unwrap();
         assert_eq!(cache.len(), 3);

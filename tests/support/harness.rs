@@ -40,6 +40,49 @@ pub fn knowledge_copy(test: &str) -> PathBuf {
     dir
 }
 
+/// A built bot that has not connected yet.
+pub struct Unstarted {
+    pub emu: Emulator,
+    pub served: Arc<Served>,
+    pub bot: Bot,
+    pub dir: PathBuf,
+}
+
+impl Unstarted {
+    /// Connects the bot and waits for READY and its command registration.
+    pub async fn start(self) -> Harness {
+        let Unstarted {
+            emu,
+            served,
+            bot,
+            dir,
+        } = self;
+        let shards = bot.shard_manager();
+        let metrics_addr = bot.metrics_addr();
+        let task = tokio::spawn(async move {
+            if let Err(e) = bot.start().await {
+                eprintln!("bot stopped with error: {e}");
+            }
+        });
+        emu.wait_ready(T)
+            .await
+            .unwrap_or_else(|e| panic!("READY: {e}\n{}", emu.diagnostics()));
+        let commands = emu
+            .wait_commands(T)
+            .await
+            .unwrap_or_else(|e| panic!("command registration: {e}\n{}", emu.diagnostics()));
+        Harness {
+            emu,
+            served,
+            shards,
+            task,
+            dir,
+            commands,
+            metrics_addr,
+        }
+    }
+}
+
 pub struct Harness {
     pub emu: Emulator,
     pub served: Arc<Served>,
@@ -48,6 +91,8 @@ pub struct Harness {
     pub dir: PathBuf,
     /// The commands the bot registered (the PUT body) and where.
     pub commands: (String, Value),
+    /// Where the bot serves `/metrics`, `/healthz` and `/readyz` (with `metrics_addr` set).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The real model, loaded once for the whole test binary (fetched if missing; never skipped).
@@ -92,6 +137,20 @@ impl Harness {
         tweak: impl FnOnce(&mut Config),
         edit_kb: impl FnOnce(&Path),
     ) -> Harness {
+        Harness::build_on(emu, test, model, tweak, edit_kb)
+            .await
+            .start()
+            .await
+    }
+
+    /// A bot built (its operators' port already listening) but not yet connected.
+    pub async fn build_on(
+        emu: Emulator,
+        test: &str,
+        model: Option<Arc<SemanticModel>>,
+        tweak: impl FnOnce(&mut Config),
+        edit_kb: impl FnOnce(&Path),
+    ) -> Unstarted {
         let dir = knowledge_copy(test);
         edit_kb(&dir);
         let served = Arc::new(Served::load_with(&dir, model).expect("test knowledge loads"));
@@ -104,26 +163,11 @@ impl Harness {
         let bot = Bot::new(config, FAKE_TOKEN, Arc::clone(&served))
             .await
             .expect("bot builds");
-        let shards = bot.shard_manager();
-        let task = tokio::spawn(async move {
-            if let Err(e) = bot.start().await {
-                eprintln!("bot stopped with error: {e}");
-            }
-        });
-        emu.wait_ready(T)
-            .await
-            .unwrap_or_else(|e| panic!("READY: {e}\n{}", emu.diagnostics()));
-        let commands = emu
-            .wait_commands(T)
-            .await
-            .unwrap_or_else(|e| panic!("command registration: {e}\n{}", emu.diagnostics()));
-        Harness {
+        Unstarted {
             emu,
             served,
-            shards,
-            task,
+            bot,
             dir,
-            commands,
         }
     }
 

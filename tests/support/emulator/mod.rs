@@ -7,6 +7,7 @@
 //!   builders tests use to make interactions.
 //! - `gateway.rs`: the websocket (HELLO, IDENTIFY, RESUME with replay, heartbeats, dispatches).
 //! - `rest.rs`: HTTP routing and the route handlers.
+//! - `multipart.rs`: file uploads (`payload_json` + `files[n]`) and Discord's rules for them.
 //! - `faults.rs`: failures a test injects into REST answers (500s, 429s with Discord's headers).
 //! - `contract.rs`: what the bot sends is checked against what Discord accepts.
 //! - `recorder.rs`: the record of everything seen, change notifications, waits, diagnostics.
@@ -54,6 +55,7 @@
 mod contract;
 mod faults;
 mod gateway;
+mod multipart;
 pub mod openapi;
 mod recorder;
 mod rest;
@@ -72,6 +74,8 @@ use tokio::sync::watch;
 // Each test binary uses a different part of the API.
 #[allow(unused_imports)]
 pub use faults::{Failure, RouteKind};
+#[allow(unused_imports)]
+pub use multipart::Upload;
 #[allow(unused_imports)]
 pub use recorder::{Heartbeat, Recorded, Replay, Reply};
 #[allow(unused_imports)]

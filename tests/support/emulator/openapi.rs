@@ -7,9 +7,12 @@
 //! spec means a request Discord would refuse fails here as it would in production (HTTP 400,
 //! code 50035), and an answer Discord would never give cannot make a test pass.
 //!
-//! One deliberate widening, for requests only: where the spec says integer, a string of
+//! Two deliberate widenings, for requests only: where the spec says integer, a string of
 //! digits is accepted too (serenity sends `default_member_permissions: "32"`; the spec's
-//! README says Discord accepts int-parseable strings for integers).
+//! README says Discord accepts int-parseable strings for integers); and where it says
+//! snowflake (a string of digits), a non-negative integer is accepted too (serenity numbers
+//! uploads `"attachments": [{"id": 0}]`, exactly as the upload example in Discord's developer
+//! documentation does, which the spec's provenance says wins where the two disagree).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -283,7 +286,8 @@ fn leaves(error: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
         })
 }
 
-/// Where a schema says integer, also accept a string of digits (requests only).
+/// Where a schema says integer, also accept a string of digits; where it says snowflake,
+/// also accept a non-negative integer (requests only).
 fn widen_integers(node: &mut Value) {
     match node {
         Value::Object(map) => {
@@ -295,11 +299,18 @@ fn widen_integers(node: &mut Value) {
                 Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
                 _ => false,
             };
+            let snowflake = map.get("format") == Some(&json!("snowflake"));
             if integer {
                 let original = Value::Object(std::mem::take(map));
                 map.insert(
                     "anyOf".into(),
                     json!([original, { "type": "string", "pattern": "^-?[0-9]+$" }]),
+                );
+            } else if snowflake {
+                let original = Value::Object(std::mem::take(map));
+                map.insert(
+                    "anyOf".into(),
+                    json!([original, { "type": "integer", "minimum": 0 }]),
                 );
             }
         }

@@ -14,9 +14,10 @@ pub struct Recorded {
     pub method: String,
     /// The URL path, e.g. `/api/v10/interactions/1/tok/callback` (no query string).
     pub path: String,
-    /// The JSON body; `Null` when empty. For multipart bodies this is `payload_json`, plus
-    /// `"_emulator_files": [{"field","filename","size"}]` listing the uploaded files.
+    /// The JSON body; `Null` when empty. For multipart bodies this is `payload_json`.
     pub body: Value,
+    /// The files a multipart body uploaded (`files[n]` parts), in order.
+    pub files: Vec<super::multipart::Upload>,
     /// The HTTP status the emulator answered with.
     pub status: u16,
     /// The JSON body the emulator answered with (`Null` for 204).

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::faults;
+use super::multipart;
 use super::recorder::{self, Recorded};
 use super::{
     bot_user_json, contract, flags_of, next_snowflake, snowflake_field, user_json, Emulator,
@@ -147,19 +148,43 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
             Bytes::new()
         }
     };
-    let body = parse_body(&content_type, &bytes);
+    let (body, files, unreadable) = parse_body(&content_type, &bytes);
     let segments = api_segments(&path);
 
     let answer = {
         let mut st = shared.lock();
-        let answer = answer(
-            &mut st,
-            shared,
-            &method,
-            &segments,
-            authorization.as_deref(),
-            &body,
-        );
+        let answer = match unreadable {
+            Some(why) => {
+                st.rec.problems.push(format!("{method} {path}: 400: {why}"));
+                Answer::error(400, 50035, "Invalid Form Body")
+            }
+            None => {
+                let wrong = multipart::problems(&body, &files);
+                let refused = !wrong.is_empty();
+                st.rec
+                    .problems
+                    .extend(wrong.into_iter().map(|w| format!("{method} {path}: {w}")));
+                // What the message shows: the uploads as stored attachments.
+                let routed = if files.is_empty() {
+                    body.clone()
+                } else {
+                    multipart::with_attachment_objects(&body, &files)
+                };
+                if refused {
+                    Answer::error(400, 50035, "Invalid Form Body")
+                } else {
+                    answer(
+                        &mut st,
+                        shared,
+                        &method,
+                        &segments,
+                        authorization.as_deref(),
+                        &body,
+                        &routed,
+                    )
+                }
+            }
+        };
         let exchange = contract::Exchange {
             method: &method,
             path: &path,
@@ -175,6 +200,7 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
             method: method.clone(),
             path: path.clone(),
             body,
+            files,
             status: answer.status,
             answer: answer.body.clone(),
             injected: answer.injected,
@@ -223,6 +249,7 @@ fn answer(
     segs: &[&str],
     authorization: Option<&str>,
     body: &Value,
+    routed: &Value,
 ) -> Answer {
     // Routes authorised by the token in their path (and the gateway URL) need no header.
     let required = !matches!(
@@ -243,7 +270,7 @@ fn answer(
     if let Some(answer) = faults::injected(st, method, segs, body) {
         return answer;
     }
-    route(st, shared, method, segs, body)
+    route(st, shared, method, segs, routed)
 }
 
 fn route(st: &mut State, shared: &Shared, method: &str, segs: &[&str], body: &Value) -> Answer {
@@ -541,54 +568,21 @@ pub(super) fn register_interaction(
     Ok((interaction, summary))
 }
 
-fn parse_body(content_type: &str, bytes: &[u8]) -> Value {
+/// The JSON body (for multipart: `payload_json`), the uploaded files, and why the body could
+/// not be read, if it could not.
+fn parse_body(content_type: &str, bytes: &[u8]) -> (Value, Vec<multipart::Upload>, Option<String>) {
     if bytes.is_empty() {
-        return Value::Null;
+        return (Value::Null, Vec::new(), None);
     }
     if content_type.starts_with("multipart/form-data") {
-        if let Some(v) = parse_multipart(content_type, bytes) {
-            return v;
-        }
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// Extracts `payload_json` and lists the file parts of a multipart body.
-fn parse_multipart(content_type: &str, bytes: &[u8]) -> Option<Value> {
-    let boundary = content_type
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("boundary="))?
-        .trim_matches('"');
-    let text = String::from_utf8_lossy(bytes);
-    let mut payload = json!({});
-    let mut files = Vec::new();
-    for part in text.split(&format!("--{boundary}")) {
-        let Some((headers, content)) = part.split_once("\r\n\r\n") else {
-            continue;
+        return match multipart::parse(content_type, bytes) {
+            Ok((payload, files)) => (payload, files, None),
+            Err(why) => (Value::Null, Vec::new(), Some(why)),
         };
-        let content = content.strip_suffix("\r\n").unwrap_or(content);
-        let quoted = |key: &str| {
-            let start = headers.find(&format!("{key}=\""))? + key.len() + 2;
-            let end = headers[start..].find('"')? + start;
-            Some(headers[start..end].to_string())
-        };
-        match (quoted("name"), quoted("filename")) {
-            (Some(name), None) if name == "payload_json" => {
-                payload = serde_json::from_str(content).ok()?;
-            }
-            (name, Some(filename)) => files.push(json!({
-                "field": name,
-                "filename": filename,
-                "size": content.len(),
-            })),
-            _ => {}
-        }
     }
-    if let (false, Some(obj)) = (files.is_empty(), payload.as_object_mut()) {
-        obj.insert("_emulator_files".into(), Value::Array(files));
-    }
-    Some(payload)
+    let body = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()));
+    (body, Vec::new(), None)
 }
 
 /// A Message object for what the bot sent (`content`, `embeds`, `flags`, `components` echoed when
@@ -614,7 +608,7 @@ fn message_json(shared: &Shared, sent: &Value, id: Option<u64>) -> Value {
         "webhook_id": shared.app_id.to_string(),
         "components": [],
     });
-    for key in ["embeds", "components"] {
+    for key in ["embeds", "components", "attachments"] {
         if let Some(v @ Value::Array(_)) = sent.get(key) {
             let mut candidate = message.clone();
             candidate[key] = v.clone();
