@@ -6,9 +6,13 @@
 //! runs a few rounds just to keep the bench compiling and working; numbers from it mean
 //! nothing. Results are recorded in docs/PERFORMANCE.md.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+use support::report;
 
 use careerbot::knowledge::KnowledgeBase;
 use careerbot::search::Engine;
@@ -16,25 +20,6 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{QueryParser, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let p50 = percentile(&samples, 0.50);
-    let p99 = percentile(&samples, 0.99);
-    println!(
-        "{name:<28} n={:<7} p50={:>8.1}µs p99={:>8.1}µs max={:>8.1}µs",
-        samples.len(),
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
-        samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
-    );
-    (p50, p99)
-}
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick" || a == "--test");

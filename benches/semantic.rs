@@ -14,34 +14,20 @@
 //! search costs the same whatever the vectors hold. Its answers are meaningless; its timings
 //! are not.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use support::report;
 
 use careerbot::embed::cache::{VectorCache, MAX_VECTORS};
 use careerbot::knowledge::KnowledgeBase;
 use careerbot::search::semantic::passage_texts;
 use careerbot::search::{Engine, SemanticModel};
 use careerbot::synth;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    let p99 = percentile(&samples, 0.99);
-    println!(
-        "{name:<44} n={:<6} p50={:>9.1}µs p99={:>9.1}µs max={:>9.1}µs",
-        samples.len(),
-        percentile(&samples, 0.5).as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
-        samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
-    );
-    p99
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)

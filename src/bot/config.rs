@@ -95,11 +95,24 @@ pub struct Config {
     pub model_dir: Option<PathBuf>,
     /// Where operators scrape `/metrics` and probe `/healthz` and `/readyz`, e.g.
     /// "127.0.0.1:9185" (port 0: any free port). Unset: no listener (the default).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ip_and_port")]
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,
+}
+
+/// `metrics_addr`: an IP address and port, with an error that says so (serde's own is
+/// "invalid socket address syntax").
+fn ip_and_port<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "metrics_addr {text:?} must be an IP address and port, e.g. \"127.0.0.1:9185\" (host names such as localhost are not resolved)"
+        ))
+    })
 }
 
 fn default_watch_interval() -> u64 {

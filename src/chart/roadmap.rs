@@ -195,7 +195,11 @@ fn phase_bars(
         let y = top + PHASE_ROW * i as i32 + PHASE_ROW / 2;
         let lit = highlight == Some(i);
         let (color, label_color) = if lit { (ACCENT, ACCENT) } else { (BAR, TEXT) };
-        let label = format!("{}. {}", phase.number, phase.name);
+        // The phase's name is its focus; a focus that says more is added to the label.
+        let label = match phase.focus_beyond_name() {
+            Some(focus) => format!("{}. {}: {focus}", phase.number, phase.name),
+            None => format!("{}. {}", phase.number, phase.name),
+        };
         c.text(
             &label,
             (LABEL_X, y),
