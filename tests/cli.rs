@@ -147,6 +147,54 @@ fn lookups_answer_and_suggest() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Did you mean"));
 }
 
+/// Width and height of a PNG file, decoded in full.
+fn png_size(path: &std::path::Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a sane size")];
+    let frame = reader.next_frame(&mut pixels).expect("the PNG decodes");
+    (frame.width, frame.height)
+}
+
+#[test]
+fn salary_and_timeline_draw_their_charts_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("careerbot-charts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let salary = dir.join("salary.png");
+    let text = stdout_of(
+        careerbot()
+            .args(["salary", "senior", "--chart"])
+            .arg(&salary),
+    );
+    assert!(text.contains("40-60"), "the card is printed too: {text}");
+    let timeline = dir.join("timeline.png");
+    stdout_of(careerbot().args(["timeline", "--chart"]).arg(&timeline));
+    for file in [&salary, &timeline] {
+        let (w, h) = png_size(file);
+        assert!(w >= 800 && h >= 400, "{}: {w}x{h}", file.display());
+    }
+    // A lookup that finds nothing writes no picture and fails as before.
+    let missing = dir.join("missing.png");
+    let out = careerbot()
+        .args(["timeline", "phase 99", "--chart"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!missing.exists());
+    // An unwritable destination is an error that names it.
+    let out = careerbot()
+        .args(["salary", "--chart", "/nonexistent-dir/salary.png"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent-dir/salary.png"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn check_json_lists_every_passage_in_hit_shape() {
     let v: Value = serde_json::from_str(&stdout_of(careerbot().args(["check", "--json"]))).unwrap();

@@ -37,6 +37,8 @@ async fn start_bot(emu: &Emulator) -> Arc<serenity::ShardManager> {
         limiter: AskLimiter::new(100, Duration::from_secs(1)),
         stale_check: StaleCheck::default(),
         metrics: Default::default(),
+        expected_shards: Default::default(),
+        autosharded: false,
     };
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {

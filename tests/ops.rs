@@ -69,9 +69,9 @@ async fn salary_and_timeline_upload_their_charts_into_the_embed() {
 }
 
 /// The emulator's upload rules can fail: an embed pointing at a file that was not uploaded
-/// is refused (Discord would show no picture), and the test that sent it would fail.
+/// (Discord takes it and shows no picture) is a problem, which fails the test that sent it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_embed_pointing_at_a_missing_upload_is_refused() {
+async fn an_embed_pointing_at_a_missing_upload_is_a_problem() {
     let emu = Emulator::start().await;
     emu.expect_contract_violations();
     let boundary = "careerbot-test-boundary";
@@ -106,7 +106,8 @@ async fn an_embed_pointing_at_a_missing_upload_is_refused() {
         .await
         .expect("the emulator answers")
         .status();
-    assert_eq!(status.as_u16(), 400);
+    // Answered as the route answers (interaction 1 does not exist), not refused.
+    assert_eq!(status.as_u16(), 404);
     let problems = emu.problems();
     assert!(
         problems
@@ -129,8 +130,9 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
-/// Waits until `/readyz` answers 200 (the bot marks itself ready when serenity has
-/// processed READY, a moment after the emulator sent it).
+/// Waits until `/readyz` answers 200. Readiness is serenity's shard state, updated when it
+/// has processed READY, a moment after the emulator sent it; nothing announces that change
+/// outside the bot, so the probe is asked again until it says so (or the deadline passes).
 async fn wait_until_ready(addr: SocketAddr) -> String {
     let deadline = Instant::now() + T;
     loop {
@@ -165,6 +167,10 @@ async fn metrics_count_exactly_what_happened_and_readyz_follows_the_gateway() {
         None,
         |c| {
             c.metrics_addr = Some(([127, 0, 0, 1], 0).into());
+            // Two shards in this process: serenity boots the second 5 s after the first, so
+            // there is a moment when one is connected and the process is not ready.
+            c.shards = Some("0-1".into());
+            c.total_shards = Some(2);
             // Three questions an hour: the fourth is a cooldown hit.
             c.cooldown.asks = 3;
             c.cooldown.per_seconds = 3_600;
@@ -176,12 +182,25 @@ async fn metrics_count_exactly_what_happened_and_readyz_follows_the_gateway() {
     assert_eq!(get(addr, "/healthz").await.0, 200);
     let (status, why) = get(addr, "/readyz").await;
     assert_eq!(status, 503, "not ready before the gateway connects: {why}");
-    assert!(why.contains("gateway"), "{why}");
+    assert!(why.contains("0 of 2 shards connected"), "{why}");
     assert_eq!(get(addr, "/nothing").await.0, 404);
 
+    // Shard 0 is connected (READY sent, commands registered); shard 1 has not identified yet.
     let h = unstarted.start().await;
+    assert_eq!(
+        h.emu.identify_count(),
+        1,
+        "the second shard identified within 5 s of the first: serenity's boot spacing changed?"
+    );
+    let (status, why) = get(addr, "/readyz").await;
+    assert_eq!(status, 503, "one of two shards up is not ready: {why}");
+    assert!(why.contains("1 of 2 shards connected"), "{why}");
+    h.emu
+        .wait_identifies(2, Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("the second shard: {e}"));
     let ready = wait_until_ready(addr).await;
-    assert!(ready.contains("1 shards connected"), "{ready}");
+    assert!(ready.contains("2 of 2 shards connected"), "{ready}");
 
     let member = Who::member(7);
     let ask = |q: &str| json!([string_opt("question", q)]);

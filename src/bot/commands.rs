@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use poise::serenity_prelude as serenity;
 
-use super::config::{Config, Visibility};
-use super::discord::{embed_parts, embed_reply, embed_reply_with_image, text_reply};
+use super::config::Config;
+use super::discord::{embed_parts, embed_reply, text_reply};
 use super::metrics::{Lookup, Metrics};
-use super::state::{AskLimiter, Generation, ReloadOutcome, Served};
+use super::reply::{defer, ephemeral, respond, send_card, send_card_with_chart};
+use super::state::{AskLimiter, ReloadOutcome, Served};
 use crate::chart::ChartKind;
 use crate::knowledge::{band_line, Problem};
 use crate::lookup::{self, NotFound};
@@ -36,6 +37,10 @@ pub struct Data {
     /// Guilds already cleared of commands an earlier registration left there.
     pub stale_check: super::registration::StaleCheck,
     pub metrics: Arc<Metrics>,
+    /// Shards this process must have connected to be ready (`/readyz`).
+    pub expected_shards: Arc<super::health::ExpectedShards>,
+    /// Whether the shard count comes from Discord (learnt from READY).
+    pub autosharded: bool,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -91,103 +96,6 @@ pub fn is_moderator(
     } else {
         roles.iter().any(|r| config.moderator_role_ids.contains(r))
     }
-}
-
-fn ephemeral(ctx: &Context<'_>, private: Option<bool>) -> bool {
-    private.unwrap_or(ctx.data().config.default_visibility == Visibility::Private)
-}
-
-/// When an invocation started, for the interaction-to-callback latency.
-struct Started(Instant);
-
-/// The framework's pre-command hook: notes when the command started.
-pub async fn started(ctx: Context<'_>) {
-    ctx.set_invocation_data(Started(Instant::now())).await;
-}
-
-/// Whether this invocation has yet to send its first response (the interaction callback).
-fn awaiting_callback(ctx: &Context<'_>) -> bool {
-    match ctx {
-        poise::Context::Application(app) => !app
-            .has_sent_initial_response
-            .load(std::sync::atomic::Ordering::SeqCst),
-        poise::Context::Prefix(_) => false,
-    }
-}
-
-/// Observes the time from the command starting to Discord accepting its first response.
-async fn callback_sent(ctx: &Context<'_>) {
-    if let Some(started) = ctx.invocation_data::<Started>().await {
-        let took = started.0.elapsed();
-        ctx.data()
-            .metrics
-            .callback_seconds
-            .observe(took.as_secs_f64());
-    }
-}
-
-/// Sends `reply`, timing it when it is the interaction's first response.
-async fn respond(ctx: &Context<'_>, reply: poise::CreateReply) -> Result<(), serenity::Error> {
-    let first = awaiting_callback(ctx);
-    ctx.send(reply).await?;
-    if first {
-        callback_sent(ctx).await;
-    }
-    Ok(())
-}
-
-/// Defers (Discord shows "thinking..."), timed as the first response.
-async fn defer(ctx: &Context<'_>, ephemeral: bool) -> Result<(), serenity::Error> {
-    let first = awaiting_callback(ctx);
-    if ephemeral {
-        ctx.defer_ephemeral().await?;
-    } else {
-        ctx.defer().await?;
-    }
-    if first {
-        callback_sent(ctx).await;
-    }
-    Ok(())
-}
-
-/// Sends a card as an embed.
-async fn send_card(ctx: Context<'_>, card: &Card, private: Option<bool>) -> Result<(), BotError> {
-    let parts = embed_parts(card, crate::lookup::truncate_chars);
-    respond(&ctx, embed_reply(&parts, ephemeral(&ctx, private))).await?;
-    Ok(())
-}
-
-/// Sends a card with chart `kind` of `generation` attached and shown in the embed. A chart
-/// that cannot be drawn is logged and the card goes out without it: the text is the answer.
-async fn send_card_with_chart(
-    ctx: Context<'_>,
-    card: &Card,
-    generation: &Arc<Generation>,
-    kind: ChartKind,
-) -> Result<(), BotError> {
-    let parts = embed_parts(card, crate::lookup::truncate_chars);
-    let drawn = {
-        let generation = Arc::clone(generation);
-        tokio::task::spawn_blocking(move || generation.chart(kind)).await
-    };
-    let reply = match drawn {
-        Ok(Ok(chart)) => {
-            if chart.fresh {
-                ctx.data().metrics.charts_drawn.inc();
-            }
-            embed_reply_with_image(&parts, ephemeral(&ctx, None), kind.file_name(), &chart.png)
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "chart not drawn; sending the card alone");
-            embed_reply(&parts, ephemeral(&ctx, None))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "chart task failed; sending the card alone");
-            embed_reply(&parts, ephemeral(&ctx, None))
-        }
-    };
-    respond(&ctx, reply).await?;
-    Ok(())
 }
 
 /// Ask a question about becoming a Machine Learning Architect
@@ -527,9 +435,8 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
         F::Command { error, ctx, .. } => {
             let status = match &error {
                 BotError::Discord(e) => {
-                    let status = discord_status(e);
-                    ctx.data().metrics.discord_error(status);
-                    status
+                    ctx.data().metrics.discord_error(e);
+                    discord_status(e)
                 }
                 _ => None,
             };
@@ -577,7 +484,7 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
     };
     if let Err(e) = respond(&ctx, text_reply(&message, true)).await {
         let status = discord_status(&e);
-        ctx.data().metrics.discord_error(status);
+        ctx.data().metrics.discord_error(&e);
         tracing::warn!(error = %e, status, "could not send the error reply");
     }
 }

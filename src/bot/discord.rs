@@ -181,6 +181,14 @@ pub fn embed_reply_with_image(
         .allowed_mentions(no_pings())
 }
 
+/// The attachment name a chart is uploaded as (and its embed points at).
+pub fn chart_file_name(kind: crate::chart::ChartKind) -> &'static str {
+    match kind {
+        crate::chart::ChartKind::Salary { .. } => "salary.png",
+        crate::chart::ChartKind::Timeline { .. } => "timeline.png",
+    }
+}
+
 /// A plain-text reply, cut to Discord's content limit.
 pub fn text_reply(text: &str, ephemeral: bool) -> poise::CreateReply {
     poise::CreateReply::default()

@@ -37,6 +37,7 @@ pub struct Metrics {
     passages: IntGauge,
     pub cooldown_hits: IntCounter,
     discord_errors: IntCounterVec,
+    pub rate_limit_waits: IntCounter,
     pub ask_seconds: Histogram,
     pub callback_seconds: Histogram,
     pub charts_drawn: IntCounter,
@@ -164,6 +165,11 @@ impl Metrics {
                 "Discord REST calls that failed, by HTTP status",
                 "status",
             ),
+            rate_limit_waits: counter(
+                &r,
+                "careerbot_discord_rate_limit_waits_total",
+                "Waits serenity's rate limiter made for Discord's limits (429s and pre-emptive waits)",
+            ),
             ask_seconds: histogram(
                 &r,
                 "careerbot_ask_seconds",
@@ -193,10 +199,18 @@ impl Metrics {
         self.reloads.with_label_values(&[outcome]).inc();
     }
 
-    /// Counts a failed Discord call by the status Discord answered with (`other` when the
-    /// call failed before an answer: a timeout, a refused connection).
-    pub fn discord_error(&self, status: Option<u16>) {
-        let status = status.map_or_else(|| "other".to_string(), |s| s.to_string());
+    /// Counts a failed Discord REST call by the status Discord answered with (`other` when
+    /// the call failed before an answer: a timeout, a refused connection). Errors that are not
+    /// REST calls (a payload serenity could not build or read) are not Discord's and are not
+    /// counted here.
+    pub fn discord_error(&self, error: &serenity::Error) {
+        let status = match error {
+            serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+                response.status_code.as_u16().to_string()
+            }
+            serenity::Error::Http(_) => "other".to_string(),
+            _ => return,
+        };
         self.discord_errors.with_label_values(&[&status]).inc();
     }
 
@@ -260,7 +274,7 @@ mod tests {
         m.observe_ask(Duration::from_millis(4), false);
         m.lookup(Lookup::Salary);
         m.reload(false);
-        m.discord_error(Some(429));
+        m.discord_errors.with_label_values(&["429"]).inc();
         let text = m.render();
         for line in [
             "careerbot_questions_asked_total 2",

@@ -10,6 +10,7 @@ pub mod discord;
 pub mod health;
 pub mod metrics;
 pub mod registration;
+pub mod reply;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -69,28 +70,49 @@ impl Bot {
         let guild_ids = config.guild_ids.clone();
         let metrics_addr = config.metrics_addr;
         let metrics = Arc::new(Metrics::new());
+        let expected_shards = Arc::new(health::ExpectedShards::new(match sharding {
+            config::Sharding::Range { first, last, .. } => last - first + 1,
+            // Learnt from READY: an autosharded process runs every shard of the total.
+            config::Sharding::Auto => 0,
+        }));
+
         let data = Data {
             served: Arc::clone(&served),
             config,
             limiter,
             stale_check: registration::StaleCheck::default(),
             metrics: Arc::clone(&metrics),
+            expected_shards: Arc::clone(&expected_shards),
+            autosharded: sharding == config::Sharding::Auto,
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
                 commands: commands::all(),
                 on_error: |error| Box::pin(commands::on_error(error)),
-                pre_command: |ctx| Box::pin(commands::started(ctx)),
                 allowed_mentions: Some(discord::no_pings()),
                 event_handler: |framework, event| {
                     Box::pin(async move {
-                        if let serenity::FullEvent::Ready { data_about_bot } = event {
-                            registration::clear_stale_guild_commands(
-                                framework.serenity_context,
-                                data_about_bot,
-                                framework.user_data,
-                            )
-                            .await;
+                        let data = framework.user_data;
+                        match event {
+                            serenity::FullEvent::Ready { data_about_bot } => {
+                                if let (true, Some(shard)) =
+                                    (data.autosharded, data_about_bot.shard)
+                                {
+                                    data.expected_shards.set(shard.total);
+                                }
+                                registration::clear_stale_guild_commands(
+                                    framework.serenity_context,
+                                    data_about_bot,
+                                    framework.user_data,
+                                )
+                                .await;
+                            }
+                            // serenity waits out Discord's rate limits itself (a 429 never
+                            // reaches a command): count each wait.
+                            serenity::FullEvent::Ratelimit { .. } => {
+                                data.metrics.rate_limit_waits.inc();
+                            }
+                            _ => {}
                         }
                         Ok(())
                     })
@@ -102,7 +124,13 @@ impl Bot {
             .initialize_owners(false)
             .setup(move |ctx, ready, framework| {
                 Box::pin(async move {
-                    registration::register(ctx, &framework.options().commands, &guild_ids).await?;
+                    registration::register(
+                        ctx,
+                        &framework.options().commands,
+                        &guild_ids,
+                        &data.metrics,
+                    )
+                    .await?;
                     tracing::info!(user = %ready.user.name, guilds = guild_ids.len(), "ready, commands registered");
                     Ok(data)
                 })
@@ -124,6 +152,7 @@ impl Bot {
                     served,
                     metrics: Arc::clone(&metrics),
                     shards: Arc::clone(&client.shard_manager),
+                    expected: expected_shards,
                     cache: Arc::clone(&client.cache),
                 });
                 tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");

@@ -22,15 +22,25 @@ pub async fn register(
     ctx: &serenity::Context,
     commands: &[poise::Command<Data, BotError>],
     guild_ids: &[u64],
+    metrics: &super::Metrics,
 ) -> Result<(), serenity::Error> {
+    let counted = |e: serenity::Error| {
+        metrics.discord_error(&e);
+        e
+    };
     if guild_ids.is_empty() {
-        return poise::builtins::register_globally(ctx, commands).await;
+        return poise::builtins::register_globally(ctx, commands)
+            .await
+            .map_err(counted);
     }
     for g in guild_ids {
-        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g)).await?;
+        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(*g))
+            .await
+            .map_err(counted)?;
     }
     // Not fatal: stale commands are untidy, not broken.
     if let Err(e) = clear_global_commands(ctx).await {
+        metrics.discord_error(&e);
         tracing::warn!(error = %e, "could not remove global commands left from an earlier global registration");
     }
     Ok(())
@@ -86,6 +96,7 @@ pub async fn clear_stale_guild_commands(
         let left = match guild.get_commands(ctx).await {
             Ok(left) => left,
             Err(e) => {
+                data.metrics.discord_error(&e);
                 tracing::warn!(guild = %guild, error = %e, "could not look for stale guild commands");
                 continue;
             }
@@ -100,6 +111,7 @@ pub async fn clear_stale_guild_commands(
                 "removed guild commands left from an earlier guild_ids registration"
             ),
             Err(e) => {
+                data.metrics.discord_error(&e);
                 tracing::warn!(guild = %guild, error = %e, "could not remove stale guild commands")
             }
         }

@@ -50,14 +50,6 @@ pub enum ChartKind {
 }
 
 impl ChartKind {
-    /// The attachment's file name.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            ChartKind::Salary { .. } => "salary.png",
-            ChartKind::Timeline { .. } => "timeline.png",
-        }
-    }
-
     /// The salary chart for a request: the band it names (by level or years) highlighted.
     pub fn salary(
         kb: &KnowledgeBase,
@@ -196,6 +188,36 @@ mod tests {
         kb.salary.bands[0].max_lpa = None;
         timeline_png(&kb, Some(99)).unwrap();
         salary_png(&kb, Some(99)).unwrap();
+    }
+
+    /// A base with very many rows, or figures of any size, still gives a picture a phone can
+    /// show: rows beyond the cap are counted, not drawn, so the height stays bounded.
+    #[test]
+    fn huge_tables_are_capped() {
+        let mut kb = shipped();
+        let phase = kb.phases.phases[0].clone();
+        kb.phases.phases = (0..500)
+            .map(|n| crate::knowledge::Phase {
+                number: n,
+                ..phase.clone()
+            })
+            .collect();
+        let step = kb.timeline.steps[0].clone();
+        kb.timeline.steps = vec![step; 500];
+        let band = kb.salary.bands[0].clone();
+        kb.salary.bands = (0..200)
+            .map(|n| crate::knowledge::SalaryBand {
+                min_lpa: n as f64 * 50.0,
+                max_lpa: Some(n as f64 * 50.0 + 9_999.0),
+                ..band.clone()
+            })
+            .collect();
+        let (_, tall) = header(&timeline_png(&kb, Some(3)).unwrap());
+        assert!(tall <= 1600, "{tall}");
+        let (_, h) = header(&salary_png(&kb, Some(3)).unwrap());
+        assert!(h <= 600, "{h}");
+        kb.phases.phases[0].duration = "9".repeat(400) + " months";
+        timeline_png(&kb, None).unwrap();
     }
 
     #[test]

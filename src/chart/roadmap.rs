@@ -13,13 +13,16 @@ use super::WIDTH;
 use crate::knowledge::{PhaseTable, Timeline};
 
 const LABEL_X: i32 = 40;
-const LABEL_WIDTH: u32 = 270;
-const BARS_LEFT: i32 = 330;
+const LABEL_WIDTH: u32 = 300;
+const BARS_LEFT: i32 = 355;
 /// Bars end here; their duration text goes to the right of them.
 const BARS_RIGHT: i32 = WIDTH as i32 - 150;
 const PHASE_ROW: i32 = 46;
 const STEP_ROW: i32 = 56;
 const BAR_THICKNESS: i32 = 26;
+/// Rows drawn at most per section: beyond this a phone shows a picture too tall to read. The
+/// rest are counted under the last row (the text reply lists them all).
+const MAX_ROWS: usize = 12;
 
 /// A duration in months, as `(shortest, longest)`: "6-12 months" is (6, 12), "1 year" is
 /// (12, 12), "Ongoing" is `None`.
@@ -40,7 +43,7 @@ pub fn parse_months(duration: &str) -> Option<(f64, f64)> {
     } else {
         1.0
     };
-    (high >= low).then_some((low * per, high * per))
+    (low.is_finite() && high.is_finite() && high >= low).then_some((low * per, high * per))
 }
 
 /// A span of years in a career, as `(from, to)`: "1-2" is (1, Some(2)), "4+" is (4, None),
@@ -52,11 +55,11 @@ pub fn parse_years(years: &str) -> Option<(f64, Option<f64>)> {
             .expect("a valid pattern")
     });
     let caps = re.captures(years)?;
-    let from: f64 = caps[1].parse().ok()?;
+    let from: f64 = caps[1].parse().ok().filter(|x: &f64| x.is_finite())?;
     match (caps.get(2), caps.get(3)) {
         (Some(to), _) => {
             let to: f64 = to.as_str().parse().ok()?;
-            (to >= from).then_some((from, Some(to)))
+            (to.is_finite() && to >= from).then_some((from, Some(to)))
         }
         (None, Some(_)) => Some((from, None)),
         (None, None) => Some(((from - 1.0).max(0.0), Some(from))),
@@ -68,14 +71,14 @@ pub fn draw(
     timeline: &Timeline,
     highlight: Option<usize>,
 ) -> Result<Vec<u8>, ChartError> {
-    let phase_rows = phases.phases.len().max(1) as i32;
-    let step_rows = timeline.steps.len() as i32;
+    let phase_rows = phases.phases.len().clamp(1, MAX_ROWS) as i32;
+    let step_rows = timeline.steps.len().min(MAX_ROWS) as i32;
     let timeline_height = if step_rows == 0 {
         0
     } else {
         120 + step_rows * STEP_ROW + 40
     };
-    let height = 110 + phase_rows * PHASE_ROW + 50 + timeline_height + 10;
+    let height = 110 + phase_rows * PHASE_ROW + 50 + timeline_height + 30;
     canvas::render(WIDTH, height as u32, |c| {
         let title = if phases.title.is_empty() {
             "Roadmap"
@@ -146,6 +149,35 @@ fn x_axis(c: &Canvas<'_>, ticks: &[(i32, String)], top: i32, y: i32) -> Result<(
     Ok(())
 }
 
+/// Under an axis: its unit at the right, and how many rows were left out at the left.
+fn axis_notes(
+    c: &Canvas<'_>,
+    axis_y: i32,
+    unit: &str,
+    hidden: usize,
+    what: &str,
+) -> Result<(), ChartError> {
+    let muted = (17.0, false, MUTED);
+    c.text(
+        unit,
+        (BARS_RIGHT + 24, axis_y + 6),
+        muted,
+        Anchor::LeftTop,
+        120,
+    )?;
+    if hidden > 0 {
+        let more = format!("+{hidden} more {what} (listed in the text)");
+        c.text(
+            &more,
+            (LABEL_X, axis_y + 6),
+            muted,
+            Anchor::LeftTop,
+            LABEL_WIDTH,
+        )?;
+    }
+    Ok(())
+}
+
 /// The phases from `top`; returns the y below their axis.
 fn phase_bars(
     c: &Canvas<'_>,
@@ -153,11 +185,8 @@ fn phase_bars(
     highlight: Option<usize>,
     top: i32,
 ) -> Result<i32, ChartError> {
-    let parsed: Vec<Option<(f64, f64)>> = phases
-        .phases
-        .iter()
-        .map(|p| parse_months(&p.duration))
-        .collect();
+    let rows = &phases.phases[..phases.phases.len().min(MAX_ROWS)];
+    let parsed: Vec<Option<(f64, f64)>> = rows.iter().map(|p| parse_months(&p.duration)).collect();
     let longest = parsed
         .iter()
         .flatten()
@@ -170,19 +199,19 @@ fn phase_bars(
     };
     let max = ((longest.max(step)) / step).ceil() * step;
     let x = |months: f64| BARS_LEFT + ((BARS_RIGHT - BARS_LEFT) as f64 * months / max) as i32;
-    let axis_y = top + PHASE_ROW * phases.phases.len().max(1) as i32;
+    let axis_y = top + PHASE_ROW * rows.len().max(1) as i32;
     let ticks: Vec<(i32, String)> = (0..=(max / step) as i32)
         .map(|i| (x(i as f64 * step), format!("{}", (i as f64 * step) as i64)))
         .collect();
     x_axis(c, &ticks, top, axis_y)?;
-    c.text(
+    axis_notes(
+        c,
+        axis_y,
         "months",
-        (BARS_RIGHT + 24, axis_y + 6),
-        (17.0, false, MUTED),
-        Anchor::LeftTop,
-        120,
+        phases.phases.len() - rows.len(),
+        "phases",
     )?;
-    if phases.phases.is_empty() {
+    if rows.is_empty() {
         c.text(
             "No roadmap phases in the knowledge base yet",
             (LABEL_X, top + PHASE_ROW / 2),
@@ -191,7 +220,7 @@ fn phase_bars(
             WIDTH - 80,
         )?;
     }
-    for (i, (phase, months)) in phases.phases.iter().zip(&parsed).enumerate() {
+    for (i, (phase, months)) in rows.iter().zip(&parsed).enumerate() {
         let y = top + PHASE_ROW * i as i32 + PHASE_ROW / 2;
         let lit = highlight == Some(i);
         let (color, label_color) = if lit { (ACCENT, ACCENT) } else { (BAR, TEXT) };
@@ -251,11 +280,9 @@ fn career_bars(c: &Canvas<'_>, timeline: &Timeline, top: i32) -> Result<(), Char
         WIDTH - 80,
     )?;
     let rows_top = top + 80;
-    let parsed: Vec<Option<(f64, Option<f64>)>> = timeline
-        .steps
-        .iter()
-        .map(|s| parse_years(&s.years))
-        .collect();
+    let rows = &timeline.steps[..timeline.steps.len().min(MAX_ROWS)];
+    let parsed: Vec<Option<(f64, Option<f64>)>> =
+        rows.iter().map(|s| parse_years(&s.years)).collect();
     let last = parsed
         .iter()
         .flatten()
@@ -265,19 +292,19 @@ fn career_bars(c: &Canvas<'_>, timeline: &Timeline, top: i32) -> Result<(), Char
     let step = (last / 6.0).ceil().max(1.0);
     let max = (last / step).ceil() * step;
     let x = |year: f64| BARS_LEFT + ((BARS_RIGHT - BARS_LEFT) as f64 * year / max) as i32;
-    let axis_y = rows_top + STEP_ROW * timeline.steps.len() as i32;
+    let axis_y = rows_top + STEP_ROW * rows.len() as i32;
     let ticks: Vec<(i32, String)> = (0..=(max / step) as i32)
         .map(|i| (x(i as f64 * step), format!("{}", (i as f64 * step) as i64)))
         .collect();
     x_axis(c, &ticks, rows_top, axis_y)?;
-    c.text(
+    axis_notes(
+        c,
+        axis_y,
         "years",
-        (BARS_RIGHT + 24, axis_y + 6),
-        (17.0, false, MUTED),
-        Anchor::LeftTop,
-        120,
+        timeline.steps.len() - rows.len(),
+        "steps",
     )?;
-    for (i, (step, years)) in timeline.steps.iter().zip(&parsed).enumerate() {
+    for (i, (step, years)) in rows.iter().zip(&parsed).enumerate() {
         let y = rows_top + STEP_ROW * i as i32 + STEP_ROW / 2;
         let lines = c.wrap(&step.role, 18.0, false, LABEL_WIDTH, 2)?;
         let first = y - 11 * (lines.len() as i32 - 1);

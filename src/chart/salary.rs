@@ -11,6 +11,8 @@ const LEFT: i32 = 90;
 const RIGHT: i32 = WIDTH as i32 - 40;
 const TOP: i32 = 120;
 const BOTTOM: i32 = 400;
+/// Bands drawn at most (each needs room for its level's name).
+const MAX_BANDS: usize = 8;
 
 pub fn draw(table: &SalaryTable, highlight: Option<usize>) -> Result<Vec<u8>, ChartError> {
     canvas::render(WIDTH, HEIGHT, |c| {
@@ -43,10 +45,26 @@ pub fn draw(table: &SalaryTable, highlight: Option<usize>) -> Result<Vec<u8>, Ch
                 WIDTH - 80,
             );
         }
-        let scale = Scale::for_bands(&table.bands);
+        // Beyond MAX_BANDS the labels could not be read on a phone: the first ones are drawn
+        // and the rest counted.
+        let shown = &table.bands[..table.bands.len().min(MAX_BANDS)];
+        if shown.len() < table.bands.len() {
+            let more = format!(
+                "+{} more bands: see the text",
+                table.bands.len() - shown.len()
+            );
+            c.text(
+                &more,
+                (RIGHT, 100),
+                (18.0, false, MUTED),
+                Anchor::RightMiddle,
+                400,
+            )?;
+        }
+        let scale = Scale::for_bands(shown);
         axis(c, &scale)?;
-        let slot = (RIGHT - LEFT) / table.bands.len() as i32;
-        for (i, band) in table.bands.iter().enumerate() {
+        let slot = (RIGHT - LEFT) / shown.len() as i32;
+        for (i, band) in shown.iter().enumerate() {
             let centre = LEFT + slot * i as i32 + slot / 2;
             bar(c, &scale, band, centre, slot, highlight == Some(i))?;
         }
@@ -65,14 +83,17 @@ impl Scale {
         let highest = bands
             .iter()
             .map(|b| open_top(b).max(b.max_lpa.unwrap_or(0.0)))
+            .filter(|x| x.is_finite())
             .fold(1.0_f64, f64::max);
         let wanted = highest * 1.12;
-        let step = [
-            1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0, 1000.0,
-        ]
-        .into_iter()
-        .find(|s| wanted / s <= 6.0)
-        .unwrap_or(2000.0);
+        // A round step (1, 2 or 5 times a power of ten) giving at most 6 gridlines above 0,
+        // whatever the figures' size.
+        let magnitude = 10f64.powf((wanted / 6.0).log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|s| wanted / s <= 6.0)
+            .unwrap_or(10.0 * magnitude);
         Scale {
             max: (wanted / step).ceil() * step,
             step,
@@ -91,11 +112,12 @@ fn open_top(band: &SalaryBand) -> f64 {
 }
 
 fn axis(c: &Canvas<'_>, scale: &Scale) -> Result<(), ChartError> {
-    let mut value = 0.0;
-    while value <= scale.max + f64::EPSILON {
+    let lines = (scale.max / scale.step).round() as i64;
+    for i in 0..=lines {
+        let value = i as f64 * scale.step;
         let y = scale.y(value);
         c.line((LEFT, y), (RIGHT, y), GRID)?;
-        let label = format!("₹{}", value as i64);
+        let label = format!("₹{}", num(value));
         c.text(
             &label,
             (LEFT - 12, y),
@@ -103,7 +125,6 @@ fn axis(c: &Canvas<'_>, scale: &Scale) -> Result<(), ChartError> {
             Anchor::RightMiddle,
             90,
         )?;
-        value += scale.step;
     }
     Ok(())
 }

@@ -63,7 +63,7 @@ mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use poise::serenity_prelude as serenity;
@@ -131,15 +131,21 @@ const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 
 /// A fresh, unique snowflake (increasing; its timestamp part is about "now").
 pub fn next_snowflake() -> u64 {
-    static BASE: OnceLock<u64> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let base = *BASE.get_or_init(|| {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(DISCORD_EPOCH_MS, |d| d.as_millis() as u64);
-        now_ms.saturating_sub(DISCORD_EPOCH_MS).max(1) << 22
-    });
-    base + COUNTER.fetch_add(1, Ordering::Relaxed)
+    // As Discord's: the creation time in the top bits (the bot times its first response from
+    // an interaction's id), strictly increasing so ids stay unique within a millisecond.
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(DISCORD_EPOCH_MS, |d| d.as_millis() as u64);
+    let from_clock = now_ms.saturating_sub(DISCORD_EPOCH_MS).max(1) << 22;
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = from_clock.max(last + 1);
+        match LAST.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 /// How an emulator behaves where Discord's behaviour has a knob.

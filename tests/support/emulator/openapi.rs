@@ -9,10 +9,11 @@
 //!
 //! Two deliberate widenings, for requests only: where the spec says integer, a string of
 //! digits is accepted too (serenity sends `default_member_permissions: "32"`; the spec's
-//! README says Discord accepts int-parseable strings for integers); and where it says
-//! snowflake (a string of digits), a non-negative integer is accepted too (serenity numbers
-//! uploads `"attachments": [{"id": 0}]`, exactly as the upload example in Discord's developer
-//! documentation does, which the spec's provenance says wins where the two disagree).
+//! README says Discord accepts int-parseable strings for integers); and an upload's
+//! attachment id (a snowflake string in the spec) may be a non-negative integer (serenity
+//! numbers uploads `"attachments": [{"id": 0}]`, exactly as the upload example in Discord's
+//! developer documentation does, which the spec's provenance says wins where the two
+//! disagree). Every other snowflake must still be a string.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -103,6 +104,7 @@ impl Contract {
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {SPEC_PATH}: {e}"));
             let mut request_components = spec["components"].clone();
             widen_integers(&mut request_components);
+            widen_upload_ids(&mut request_components);
             Contract {
                 spec,
                 request_components,
@@ -286,8 +288,18 @@ fn leaves(error: &jsonschema::ValidationError<'_>) -> Vec<Violation> {
         })
 }
 
-/// Where a schema says integer, also accept a string of digits; where it says snowflake,
-/// also accept a non-negative integer (requests only).
+/// An upload's attachment id may also be a non-negative integer (`files[n]`'s `n`).
+fn widen_upload_ids(components: &mut Value) {
+    let id = &mut components["schemas"]["MessageAttachmentRequest"]["properties"]["id"];
+    assert!(
+        !id.is_null(),
+        "the contract lost MessageAttachmentRequest.id: re-check the widening"
+    );
+    let original = id.take();
+    *id = json!({ "anyOf": [original, { "type": "integer", "minimum": 0 }] });
+}
+
+/// Where a schema says integer, also accept a string of digits (requests only).
 fn widen_integers(node: &mut Value) {
     match node {
         Value::Object(map) => {
@@ -299,18 +311,11 @@ fn widen_integers(node: &mut Value) {
                 Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
                 _ => false,
             };
-            let snowflake = map.get("format") == Some(&json!("snowflake"));
             if integer {
                 let original = Value::Object(std::mem::take(map));
                 map.insert(
                     "anyOf".into(),
                     json!([original, { "type": "string", "pattern": "^-?[0-9]+$" }]),
-                );
-            } else if snowflake {
-                let original = Value::Object(std::mem::take(map));
-                map.insert(
-                    "anyOf".into(),
-                    json!([original, { "type": "integer", "minimum": 0 }]),
                 );
             }
         }

@@ -159,30 +159,25 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
                 Answer::error(400, 50035, "Invalid Form Body")
             }
             None => {
-                let wrong = multipart::problems(&body, &files);
-                let refused = !wrong.is_empty();
-                st.rec
-                    .problems
-                    .extend(wrong.into_iter().map(|w| format!("{method} {path}: {w}")));
                 // What the message shows: the uploads as stored attachments.
                 let routed = if files.is_empty() {
                     body.clone()
                 } else {
+                    let wrong = multipart::problems(&body, &files);
+                    st.rec
+                        .problems
+                        .extend(wrong.into_iter().map(|w| format!("{method} {path}: {w}")));
                     multipart::with_attachment_objects(&body, &files)
                 };
-                if refused {
-                    Answer::error(400, 50035, "Invalid Form Body")
-                } else {
-                    answer(
-                        &mut st,
-                        shared,
-                        &method,
-                        &segments,
-                        authorization.as_deref(),
-                        &body,
-                        &routed,
-                    )
-                }
+                answer(
+                    &mut st,
+                    shared,
+                    &method,
+                    &segments,
+                    authorization.as_deref(),
+                    &body,
+                    &routed,
+                )
             }
         };
         let exchange = contract::Exchange {
