@@ -357,13 +357,17 @@ impl ContractCounts {
         {
             map.extend(counts);
         }
-        // Best effort: the record is a report, never a reason for a test to fail.
+        // Best effort: the record is a report, never a reason for a test to fail. One write
+        // of the whole line: emulators of parallel tests append at the same time, and
+        // `writeln!` would write the line in pieces that interleave with theirs (seen: a
+        // corrupted record), while one append of a short buffer lands whole.
+        let record = format!("{line}\n");
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
-            let _ = writeln!(file, "{line}");
+            let _ = file.write_all(record.as_bytes());
         }
     }
 }
