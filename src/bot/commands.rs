@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use poise::serenity_prelude as serenity;
 
 use super::config::Config;
-use super::discord::{embed_parts, embed_reply, text_reply};
+use super::discord::{discord_status, embed_parts, embed_reply, text_reply};
 use super::metrics::{Lookup, Metrics};
 use super::reply::{defer, ephemeral, respond, send_card, send_card_with_chart};
 use super::state::{AskLimiter, ReloadOutcome, Served};
@@ -486,17 +486,6 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
         let status = discord_status(&e);
         ctx.data().metrics.discord_error(&e);
         tracing::warn!(error = %e, status, "could not send the error reply");
-    }
-}
-
-/// The HTTP status Discord answered a failed request with, logged as its own `status` field so
-/// logs can be searched (and tests can assert) by it rather than by text.
-fn discord_status(error: &serenity::Error) -> Option<u16> {
-    match error {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
-            Some(response.status_code.as_u16())
-        }
-        _ => None,
     }
 }
 

@@ -181,6 +181,17 @@ pub fn embed_reply_with_image(
         .allowed_mentions(no_pings())
 }
 
+/// The HTTP status Discord answered a failed request with, logged as its own `status` field so
+/// logs can be searched (and tests can assert) by it rather than by text.
+pub fn discord_status(error: &serenity::Error) -> Option<u16> {
+    match error {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            Some(response.status_code.as_u16())
+        }
+        _ => None,
+    }
+}
+
 /// The attachment name a chart is uploaded as (and its embed points at).
 pub fn chart_file_name(kind: crate::chart::ChartKind) -> &'static str {
     match kind {

@@ -8,7 +8,6 @@
 //! before that: give liveness probes a start-up allowance (docs/OPERATIONS.md).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,11 +86,6 @@ impl Probe {
 /// How long a client may take to send a request's headers; idle keep-alive connections are
 /// closed after it too, so a forgotten scraper does not hold the process's state.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Binds the operators' port.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}
 
 /// Serves the endpoints until the task is dropped; the connections it accepted are owned by
 /// it and end with it.

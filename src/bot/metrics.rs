@@ -204,13 +204,11 @@ impl Metrics {
     /// REST calls (a payload serenity could not build or read) are not Discord's and are not
     /// counted here.
     pub fn discord_error(&self, error: &serenity::Error) {
-        let status = match error {
-            serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
-                response.status_code.as_u16().to_string()
-            }
-            serenity::Error::Http(_) => "other".to_string(),
-            _ => return,
-        };
+        if !matches!(error, serenity::Error::Http(_)) {
+            return;
+        }
+        let status = super::discord::discord_status(error)
+            .map_or_else(|| "other".to_string(), |s| s.to_string());
         self.discord_errors.with_label_values(&[&status]).inc();
     }
 

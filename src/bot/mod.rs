@@ -142,7 +142,7 @@ impl Bot {
         let operators = match metrics_addr {
             None => None,
             Some(addr) => {
-                let listener = health::bind(addr).await.map_err(|e| {
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                     BotError::Internal(format!("metrics_addr {addr}: cannot listen: {e}"))
                 })?;
                 let bound = listener

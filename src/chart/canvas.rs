@@ -138,6 +138,29 @@ impl<'a> Canvas<'a> {
         self.area.draw_text(&fitted, &style, at).map_err(draw_error)
     }
 
+    /// A heading at `top`: `title` (or `fallback` when the base leaves it empty) in bold
+    /// `size`, and a muted one-line `subtitle` under it.
+    pub fn heading(
+        &self,
+        title: &str,
+        fallback: &str,
+        subtitle: &str,
+        top: i32,
+        size: f64,
+    ) -> Result<(), ChartError> {
+        let title = if title.is_empty() { fallback } else { title };
+        let room = super::WIDTH - 80;
+        self.text(title, (40, top), (size, true, TEXT), Anchor::LeftTop, room)?;
+        let below = top + size as i32 + 14;
+        self.text(
+            subtitle,
+            (40, below),
+            (20.0, false, MUTED),
+            Anchor::LeftTop,
+            room,
+        )
+    }
+
     /// The width of `text` in pixels.
     pub fn width(&self, text: &str, size: f64, bold: bool) -> Result<u32, ChartError> {
         if text.is_empty() {

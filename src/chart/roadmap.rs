@@ -80,24 +80,12 @@ pub fn draw(
     };
     let height = 110 + phase_rows * PHASE_ROW + 50 + timeline_height + 30;
     canvas::render(WIDTH, height as u32, |c| {
-        let title = if phases.title.is_empty() {
-            "Roadmap"
-        } else {
-            &phases.title
-        };
-        c.text(
-            title,
-            (40, 24),
-            (30.0, true, TEXT),
-            Anchor::LeftTop,
-            WIDTH - 80,
-        )?;
-        c.text(
+        c.heading(
+            &phases.title,
+            "Roadmap",
             "How long each phase takes, in months",
-            (40, 68),
-            (20.0, false, MUTED),
-            Anchor::LeftTop,
-            WIDTH - 80,
+            24,
+            30.0,
         )?;
         let bottom = phase_bars(c, phases, highlight, 110)?;
         if step_rows > 0 {
@@ -134,19 +122,35 @@ fn row_bar(
     Ok(())
 }
 
-/// A horizontal axis under bars: gridlines up to `top`, tick labels below `y`.
-fn x_axis(c: &Canvas<'_>, ticks: &[(i32, String)], top: i32, y: i32) -> Result<(), ChartError> {
-    for (x, label) in ticks {
-        c.line((*x, top), (*x, y), GRID)?;
-        c.text(
-            label,
-            (*x, y + 6),
-            (17.0, false, MUTED),
-            Anchor::CenterTop,
-            120,
-        )?;
+/// A horizontal scale over the bar area, from 0 to `max`, with gridlines every `step`.
+struct Scale {
+    max: f64,
+    step: f64,
+}
+
+impl Scale {
+    /// The x pixel of `value`.
+    fn x(&self, value: f64) -> i32 {
+        BARS_LEFT + ((BARS_RIGHT - BARS_LEFT) as f64 * value / self.max) as i32
     }
-    Ok(())
+
+    /// Gridlines from `top` down to `y`, and the tick values under them.
+    fn draw(&self, c: &Canvas<'_>, top: i32, y: i32) -> Result<(), ChartError> {
+        for i in 0..=(self.max / self.step) as i32 {
+            let value = i as f64 * self.step;
+            let x = self.x(value);
+            c.line((x, top), (x, y), GRID)?;
+            let label = format!("{}", value as i64);
+            c.text(
+                &label,
+                (x, y + 6),
+                (17.0, false, MUTED),
+                Anchor::CenterTop,
+                120,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Under an axis: its unit at the right, and how many rows were left out at the left.
@@ -197,13 +201,13 @@ fn phase_bars(
     } else {
         (longest / 4.0 / 6.0).ceil() * 6.0
     };
-    let max = ((longest.max(step)) / step).ceil() * step;
-    let x = |months: f64| BARS_LEFT + ((BARS_RIGHT - BARS_LEFT) as f64 * months / max) as i32;
+    let scale = Scale {
+        max: ((longest.max(step)) / step).ceil() * step,
+        step,
+    };
+    let x = |months: f64| scale.x(months);
     let axis_y = top + PHASE_ROW * rows.len().max(1) as i32;
-    let ticks: Vec<(i32, String)> = (0..=(max / step) as i32)
-        .map(|i| (x(i as f64 * step), format!("{}", (i as f64 * step) as i64)))
-        .collect();
-    x_axis(c, &ticks, top, axis_y)?;
+    scale.draw(c, top, axis_y)?;
     axis_notes(
         c,
         axis_y,
@@ -260,24 +264,12 @@ fn phase_bars(
 
 /// The sample career timeline from `top`.
 fn career_bars(c: &Canvas<'_>, timeline: &Timeline, top: i32) -> Result<(), ChartError> {
-    let title = if timeline.title.is_empty() {
-        "Sample career timeline"
-    } else {
-        &timeline.title
-    };
-    c.text(
-        title,
-        (40, top),
-        (26.0, true, TEXT),
-        Anchor::LeftTop,
-        WIDTH - 80,
-    )?;
-    c.text(
+    c.heading(
+        &timeline.title,
+        "Sample career timeline",
         "The role you might hold in each year of your career",
-        (40, top + 38),
-        (20.0, false, MUTED),
-        Anchor::LeftTop,
-        WIDTH - 80,
+        top,
+        26.0,
     )?;
     let rows_top = top + 80;
     let rows = &timeline.steps[..timeline.steps.len().min(MAX_ROWS)];
@@ -290,13 +282,13 @@ fn career_bars(c: &Canvas<'_>, timeline: &Timeline, top: i32) -> Result<(), Char
         .fold(1.0, f64::max)
         .ceil();
     let step = (last / 6.0).ceil().max(1.0);
-    let max = (last / step).ceil() * step;
-    let x = |year: f64| BARS_LEFT + ((BARS_RIGHT - BARS_LEFT) as f64 * year / max) as i32;
+    let scale = Scale {
+        max: (last / step).ceil() * step,
+        step,
+    };
+    let x = |year: f64| scale.x(year);
     let axis_y = rows_top + STEP_ROW * rows.len() as i32;
-    let ticks: Vec<(i32, String)> = (0..=(max / step) as i32)
-        .map(|i| (x(i as f64 * step), format!("{}", (i as f64 * step) as i64)))
-        .collect();
-    x_axis(c, &ticks, rows_top, axis_y)?;
+    scale.draw(c, rows_top, axis_y)?;
     axis_notes(
         c,
         axis_y,

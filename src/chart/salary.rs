@@ -16,24 +16,12 @@ const MAX_BANDS: usize = 8;
 
 pub fn draw(table: &SalaryTable, highlight: Option<usize>) -> Result<Vec<u8>, ChartError> {
     canvas::render(WIDTH, HEIGHT, |c| {
-        let title = if table.title.is_empty() {
-            "Salaries"
-        } else {
-            &table.title
-        };
-        c.text(
-            title,
-            (40, 24),
-            (30.0, true, TEXT),
-            Anchor::LeftTop,
-            WIDTH - 80,
-        )?;
-        c.text(
+        c.heading(
+            &table.title,
+            "Salaries",
             "Average pay in ₹ lakh per annum (LPA), by level and experience",
-            (40, 68),
-            (20.0, false, MUTED),
-            Anchor::LeftTop,
-            WIDTH - 80,
+            24,
+            30.0,
         )?;
         if table.bands.is_empty() {
             let middle = (WIDTH as i32 / 2, (TOP + BOTTOM) / 2);
