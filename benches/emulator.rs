@@ -34,6 +34,11 @@ async fn run(n: usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
     let served = Arc::new(Served::load(&dir).expect("shipped knowledge loads"));
     let mut config = Config::default();
+    let db = std::env::temp_dir().join(format!(
+        "careerbot-bench-emulator-{}.db",
+        std::process::id()
+    ));
+    config.database_url = db.to_string_lossy().into_owned();
     config.http_proxy = Some(emu.rest_url());
     config.cooldown.asks = 1_000_000;
     config.cooldown.per_seconds = 1;

@@ -94,8 +94,9 @@ async fn spawn_serve(emu: &Emulator, knowledge: &Path, work: &Path) -> Serve {
     std::fs::write(
         &config,
         format!(
-            "http_proxy = \"{}\"\nwatch_interval_secs = 0\nlog_format = \"json\"\n[cooldown]\nasks = 1000000\nper_seconds = 1\n",
-            emu.rest_url()
+            "http_proxy = \"{}\"\ndatabase_url = {:?}\nwatch_interval_secs = 0\nlog_format = \"json\"\n[cooldown]\nasks = 1000000\nper_seconds = 1\n",
+            emu.rest_url(),
+            work.join("feedback.db").to_string_lossy()
         ),
     )
     .expect("config");

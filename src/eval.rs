@@ -134,6 +134,10 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// Parses a JSONL question set; every bad line is an error naming `path:line`.
+/// What `careerbot report --export-eval` writes in `expect` for the moderator to replace;
+/// a set still holding it is refused, so an unfinished case never passes by accident.
+pub const EXPECT_PLACEHOLDER: &str = "TODO";
+
 pub fn parse_cases(path: &str, text: &str) -> Result<Vec<EvalCase>, Vec<EvalError>> {
     let mut cases = Vec::new();
     let mut errors = Vec::new();
@@ -154,6 +158,12 @@ pub fn parse_cases(path: &str, text: &str) -> Result<Vec<EvalCase>, Vec<EvalErro
                 continue;
             }
         };
+        if parsed.expect.iter().any(|p| p == EXPECT_PLACEHOLDER) {
+            errors.push(err(format!(
+                "fill in \"expect\": regexes the right answer contains, or [] if the question should be refused (replace {EXPECT_PLACEHOLDER:?})"
+            )));
+            continue;
+        }
         let mut expect = Vec::new();
         for pattern in &parsed.expect {
             match RegexBuilder::new(pattern).case_insensitive(true).build() {

@@ -10,6 +10,7 @@ pub mod bot;
 pub mod chart;
 pub mod embed;
 pub mod eval;
+pub mod feedback;
 pub mod knowledge;
 pub mod lookup;
 pub mod render;

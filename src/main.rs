@@ -104,6 +104,23 @@ enum Command {
         /// wrote there are replaced)
         out: PathBuf,
     },
+    /// What people asked and thought: counts, unanswered questions grouped by meaning, the
+    /// passages voted not helpful, answer rate per day
+    Report {
+        /// Cover the last this many days
+        #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        since: u32,
+        /// Print one JSON object instead of text
+        #[arg(long)]
+        json: bool,
+        /// The bot's database: a SQLite path or postgres://… URL
+        #[arg(long, value_name = "URL", env = "CAREERBOT_DATABASE_URL", default_value = careerbot::feedback::DEFAULT_DATABASE)]
+        database: String,
+        /// Also write the unanswered and not-helpful questions to FILE as eval cases whose
+        /// `expect` the moderator fills in (then `careerbot eval FILE` guards the fix)
+        #[arg(long, value_name = "FILE")]
+        export_eval: Option<PathBuf>,
+    },
     /// Run the Discord bot
     Serve {
         /// Configuration file (see config.example.toml)
@@ -299,6 +316,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("writing {}", out.display()))?;
             outln!("wrote {n} passages to {}", out.display())?;
         }
+        Command::Report {
+            since,
+            json,
+            ref database,
+            ref export_eval,
+        } => report_command(&cli, since, json, database, export_eval.as_deref())?,
         Command::Serve {
             config,
             shards,
@@ -315,6 +338,52 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `careerbot report`: reads the bot's database; groups questions with the model's
+/// embeddings (by shared words with `--lexical-only`, or when the model cannot be had).
+fn report_command(
+    cli: &Cli,
+    since: u32,
+    json: bool,
+    database: &str,
+    export: Option<&Path>,
+) -> anyhow::Result<()> {
+    use careerbot::feedback::{report, store::Location, ReportOptions, Store};
+    let location = Location::parse(database)?;
+    let model = match semantic_model(cli) {
+        Ok(model) => model,
+        Err(e) => {
+            eprintln!("note: grouping questions by shared words ({e:#})");
+            None
+        }
+    };
+    let embed = |texts: &[String]| -> Option<Vec<Vec<f32>>> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        model.as_ref()?.embedder.embed(&refs).ok()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = runtime.block_on(async {
+        let store = Store::open(&location, false)
+            .await
+            .with_context(|| format!("opening {}", location.describe()))?;
+        let built = report::build(&store, ReportOptions::last_days(since), Some(&embed)).await;
+        store.close().await;
+        built.with_context(|| format!("reading {}", location.describe()))
+    })?;
+    if let Some(file) = export {
+        std::fs::write(file, report.eval_skeleton())
+            .with_context(|| format!("writing {}", file.display()))?;
+    }
+    if json {
+        outln!("{}", serde_json::to_string(&report)?)?;
+    } else {
+        out!("{}", report.to_text())?;
+    }
+    Ok(())
 }
 
 /// `careerbot eval`: scores a question set (or compares the three engines on it).

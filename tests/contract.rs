@@ -39,6 +39,7 @@ async fn start_bot(emu: &Emulator) -> Arc<serenity::ShardManager> {
         metrics: Default::default(),
         expected_shards: Default::default(),
         autosharded: false,
+        feedback: None,
     };
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {

@@ -10,80 +10,24 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::emulator::{
-    interaction_id, slash_command, string_opt, Emulator, Reply, RouteKind, Who, FAKE_TOKEN,
-    GUILD_ID,
+    interaction_id, slash_command, string_opt, Emulator, Reply, RouteKind, Who,
 };
+use support::serve::{guild_on_shard, knowledge_copy, spawn_careerbot, who, work_dir, Processes};
 
 const T: Duration = Duration::from_secs(15);
 const MOD_ROLE: u64 = 4_242;
 /// The watch interval the processes are configured with.
 const WATCH_SECS: u64 = 1;
 
-/// A guild id that Discord routes to `shard` of `total` (`(id >> 22) % total`).
-fn guild_on_shard(shard: u64, total: u64) -> u64 {
-    let mut g = GUILD_ID;
-    while (g >> 22) % total != shard {
-        g += 1 << 22;
-    }
-    g
-}
-
-fn who(user: u64, guild: u64) -> Who {
-    let mut w = Who::member(user);
-    w.guild_id = Some(guild);
-    w
-}
-
 fn moderator(user: u64, guild: u64) -> Who {
     let mut w = Who::moderator(user, MOD_ROLE);
     w.guild_id = Some(guild);
     w
-}
-
-/// Child processes, killed on drop (also when a test fails), with their logs.
-struct Processes {
-    children: Vec<(Child, PathBuf)>,
-}
-
-impl Processes {
-    fn logs(&self) -> Vec<String> {
-        self.children
-            .iter()
-            .map(|(_, log)| std::fs::read_to_string(log).unwrap_or_default())
-            .collect()
-    }
-
-    /// Process `i`'s log so far, one JSON object per line (a line that is not JSON, such as a
-    /// panic message, becomes `{"raw": line}` so it still shows in failures).
-    fn entries(&self, i: usize) -> Vec<Value> {
-        std::fs::read_to_string(&self.children[i].1)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| json!({ "raw": l })))
-            .collect()
-    }
-
-    /// Waits until `found` accepts process `i`'s log. The log is a file another process writes,
-    /// so it is re-read every 20 ms; the deadline only ever fails the test.
-    async fn wait_log<R>(&self, i: usize, what: &str, found: impl Fn(&[Value]) -> Option<R>) -> R {
-        let deadline = Instant::now() + T;
-        loop {
-            if let Some(v) = found(&self.entries(i)) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {T:?} waiting for {what} in the log of process {i}:\n{}",
-                self.logs()[i]
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 /// A log entry's message (`fields.message` in tracing's JSON format).
@@ -108,81 +52,12 @@ fn write_atomically(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).expect("rename knowledge file");
 }
 
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for (child, _) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn spawn_serve(emu: &Emulator, dir: &Path, shard: u32, work: &Path) -> (Child, PathBuf) {
     let config = format!(
         "http_proxy = \"{}\"\nmoderator_role_ids = [{MOD_ROLE}]\nwatch_interval_secs = {WATCH_SECS}\nlog_format = \"json\"\nshards = \"{shard}\"\ntotal_shards = 2\n[cooldown]\nasks = 1000\nper_seconds = 1\n",
         emu.rest_url()
     );
     spawn_careerbot(dir, work, &format!("shard-{shard}"), &config, &[])
-}
-
-/// `careerbot serve` with `config` and extra environment, logging to `work/{name}.log`.
-fn spawn_careerbot(
-    dir: &Path,
-    work: &Path,
-    name: &str,
-    config: &str,
-    env: &[(&str, String)],
-) -> (Child, PathBuf) {
-    let config_path = work.join(format!("{name}.toml"));
-    std::fs::write(&config_path, config).expect("write config");
-    let log = work.join(format!("{name}.log"));
-    let log_file = std::fs::File::create(&log).expect("log file");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_careerbot"));
-    command
-        .arg("--knowledge")
-        .arg(dir)
-        .arg("serve")
-        .arg("--config")
-        .arg(&config_path)
-        .env("DISCORD_TOKEN", FAKE_TOKEN)
-        // Debug for careerbot: the watcher logs each look at the files, which the test waits on.
-        .env("RUST_LOG", "careerbot=debug,warn");
-    for var in [
-        "CAREERBOT_KNOWLEDGE",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("log handle"))
-        .stderr(log_file)
-        .spawn()
-        .expect("spawn careerbot serve");
-    (child, log)
-}
-
-fn knowledge_copy(work: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
-    let dir = work.join("knowledge");
-    std::fs::create_dir_all(&dir).expect("knowledge dir");
-    for entry in std::fs::read_dir(&src).expect("read shipped knowledge") {
-        let path = entry.expect("dir entry").path();
-        if let Some(name) = path.file_name().filter(|_| path.is_file()) {
-            std::fs::copy(&path, dir.join(name)).expect("copy knowledge file");
-        }
-    }
-    dir
 }
 
 async fn send(emu: &Emulator, procs: &Processes, name: &str, options: Value, who: &Who) -> Reply {
@@ -224,14 +99,10 @@ fn content_hash_in(help: &Reply) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_shard_processes_converge_and_survive_gateway_faults() {
-    let work = std::env::temp_dir().join(format!("careerbot-shards-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).expect("work dir");
+    let work = work_dir("shards");
     let dir = knowledge_copy(&work);
     let emu = Emulator::start().await;
-    let mut procs = Processes {
-        children: Vec::new(),
-    };
+    let mut procs = Processes::new();
     for shard in 0..2 {
         procs.children.push(spawn_serve(&emu, &dir, shard, &work));
     }
@@ -529,9 +400,7 @@ async fn failed_callback_is_logged_with_its_status(emu: &Emulator, procs: &Proce
 /// answer is waited out and retried by serenity, and the user gets the answer, not an apology.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_serve_process_with_serenitys_rate_limiter_retries_a_429() {
-    let work = std::env::temp_dir().join(format!("careerbot-ratelimited-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).expect("work dir");
+    let work = work_dir("ratelimited");
     let dir = knowledge_copy(&work);
     let ca = work.join("emulator-ca.pem");
     std::fs::write(&ca, support::emulator::TEST_CA_PEM).expect("write the test CA");

@@ -41,6 +41,8 @@ pub struct Data {
     pub expected_shards: Arc<super::health::ExpectedShards>,
     /// Whether the shard count comes from Discord (learnt from READY).
     pub autosharded: bool,
+    /// Answer and vote recording; `None` when the bot runs without a database.
+    pub feedback: Option<super::feedback::Feedback>,
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;
@@ -50,7 +52,7 @@ pub type Context<'a> = poise::Context<'a, Data, BotError>;
 pub enum UserError {
     #[error("Slow down a little: you can ask again in {} s.", .0.as_secs() + 1)]
     Cooldown(Duration),
-    #[error("Only moderators can reload the knowledge base.")]
+    #[error("Only moderators can use this command.")]
     NotModerator,
     #[error("{0}")]
     NotFound(#[from] NotFound),
@@ -58,6 +60,8 @@ pub enum UserError {
     QuestionTooLong(usize),
     #[error("Please type a question, e.g. /ask how long does it take?")]
     EmptyQuestion,
+    #[error("The feedback database is not reachable right now; answers still go out. Try /report again in a minute.")]
+    NoDatabase,
 }
 
 /// Anything a command can fail with: the user's mistake, or ours.
@@ -155,12 +159,19 @@ pub async fn ask(
         hybrid = generation.engine.is_hybrid(),
         "ask"
     );
+    super::feedback::record_ask(&ctx, question, &answer, &generation);
     let card = render::answer_card(&generation.engine, &answer, &SLASH);
     let engine = &generation.engine;
     let parts = embed_parts(&card, |text, room| {
         search::snippet(engine, text, &answer.terms, room)
     });
-    respond(&ctx, embed_reply(&parts, ephemeral)).await?;
+    let mut reply = embed_reply(&parts, ephemeral);
+    if let (true, Some(best), Some(_)) =
+        (answer.answered, answer.hits.first(), &ctx.data().feedback)
+    {
+        reply = reply.components(vec![super::feedback::buttons(ctx.id(), &best.id)]);
+    }
+    respond(&ctx, reply).await?;
     Ok(())
 }
 
@@ -276,7 +287,7 @@ pub async fn timeline(
 
 /// Runtime half of the `/reload` permission: Discord hides the command from members without
 /// Manage Server, and this refuses anyone who is not a configured moderator.
-async fn moderator_check(ctx: Context<'_>) -> Result<bool, BotError> {
+pub(super) async fn moderator_check(ctx: Context<'_>) -> Result<bool, BotError> {
     let member = ctx.author_member().await;
     let (roles, permissions) = match member.as_deref() {
         Some(m) => (
@@ -408,6 +419,8 @@ pub fn help_card(generation: u64, content_hash: &str, semantic: bool) -> Card {
             "**/salary** `[level] [years]` - salary bands in India, or the band for a level or your years of experience.",
             "**/timeline** `[phase]` - the roadmap phases and a sample career timeline, or one phase.",
             "**/reload** - moderators: reload the knowledge files after editing them.",
+            "**/report** `[days]` - moderators: what was asked and refused, and which answers people voted not helpful.",
+            "Under each answer, **Helpful** / **Not helpful** tell the moderators how it went (votes are stored without your Discord id; click again to change yours).",
             "**/help** - this message.",
             "",
             search,
@@ -420,7 +433,15 @@ pub fn help_card(generation: u64, content_hash: &str, semantic: bool) -> Card {
 
 /// All commands, in the order `/help` lists them.
 pub fn all() -> Vec<poise::Command<Data, BotError>> {
-    vec![ask(), skills(), salary(), timeline(), reload(), help()]
+    vec![
+        ask(),
+        skills(),
+        salary(),
+        timeline(),
+        reload(),
+        super::feedback::report(),
+        help(),
+    ]
 }
 
 /// Turns every framework error into a reply the user can act on, or a logged apology.

@@ -97,6 +97,25 @@ pub struct Config {
     /// "127.0.0.1:9185" (port 0: any free port). Unset: no listener (the default).
     #[serde(default, deserialize_with = "ip_and_port")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Where answers and votes are recorded: a SQLite file (a path, or `sqlite:PATH`;
+    /// created on first start) or `postgres://user@host/db` for deployments whose shards run
+    /// as several processes. A relative path is relative to the config file.
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// Days answers and votes are kept; older rows are purged hourly.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// Records held while the database is slow or down; past this, new ones are dropped
+    /// (counted in `careerbot_feedback_dropped_total`).
+    #[serde(default = "default_record_queue")]
+    pub record_queue: usize,
+    /// Guilds whose questions are recorded without their text (counts and passage ids only).
+    #[serde(default)]
+    pub no_question_text_guilds: Vec<u64>,
+    /// The secret voters are hashed with: from `CAREERBOT_VOTER_KEY` (set by `careerbot
+    /// serve`), never from the file, like the token.
+    #[serde(skip)]
+    pub voter_key: Option<String>,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,
@@ -113,6 +132,18 @@ fn ip_and_port<'de, D: serde::Deserializer<'de>>(
             "metrics_addr {text:?} must be an IP address and port, e.g. \"127.0.0.1:9185\" (host names such as localhost are not resolved)"
         ))
     })
+}
+
+fn default_database_url() -> String {
+    crate::feedback::DEFAULT_DATABASE.to_string()
+}
+
+fn default_retention_days() -> u32 {
+    crate::feedback::DEFAULT_RETENTION_DAYS
+}
+
+fn default_record_queue() -> usize {
+    10_000
 }
 
 fn default_watch_interval() -> u64 {
@@ -182,6 +213,11 @@ impl Default for Config {
             defer_after_ms: default_defer_after_ms(),
             semantic: default_semantic(),
             model_dir: None,
+            database_url: default_database_url(),
+            retention_days: default_retention_days(),
+            record_queue: default_record_queue(),
+            no_question_text_guilds: Vec::new(),
+            voter_key: None,
             token: None,
         }
     }
@@ -262,6 +298,26 @@ impl Config {
                 ),
             ));
         }
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map_or(1, |i| i + 1)
+        };
+        if let Err(e) = crate::feedback::store::Location::parse(&config.database_url) {
+            return Err(invalid(line_of("database_url"), e.to_string()));
+        }
+        if config.retention_days == 0 {
+            return Err(invalid(
+                line_of("retention_days"),
+                "retention_days must be at least 1".into(),
+            ));
+        }
+        if config.record_queue == 0 {
+            return Err(invalid(
+                line_of("record_queue"),
+                "record_queue must be at least 1".into(),
+            ));
+        }
         if let Some(url) = &config.http_proxy {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid(
@@ -274,7 +330,7 @@ impl Config {
     }
 
     /// Reads and parses a configuration file. Relative paths in it (`knowledge_dir`,
-    /// `model_dir`) are relative to the file's folder, not to wherever the bot was started:
+    /// `model_dir`, a SQLite `database_url`) are relative to the file's folder, not to wherever the bot was started:
     /// the config means the same thing from any working directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let display = path.display().to_string();
@@ -290,6 +346,13 @@ impl Config {
         {
             if dir.is_relative() {
                 *dir = folder.join(&*dir);
+            }
+        }
+        if let Ok(crate::feedback::store::Location::Sqlite(file)) =
+            crate::feedback::store::Location::parse(&config.database_url)
+        {
+            if file.is_relative() {
+                config.database_url = folder.join(file).to_string_lossy().into_owned();
             }
         }
         Ok(config)
@@ -315,6 +378,11 @@ impl Config {
     /// How long `/ask` waits for the engine before deferring.
     pub fn defer_after(&self) -> Duration {
         Duration::from_millis(self.defer_after_ms)
+    }
+
+    /// How long feedback is kept.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 86_400)
     }
 
     /// The refill period of one `/ask` token.
@@ -377,12 +445,22 @@ default_visibility = "private"
 log_format = "json"
 http_proxy = "http://127.0.0.1:3000"
 metrics_addr = "127.0.0.1:9185"
+database_url = "postgres://careerbot@db.internal/careerbot"
+retention_days = 30
+record_queue = 500
+no_question_text_guilds = [7]
 [cooldown]
 asks = 2
 per_seconds = 10
 "#,
         )
         .unwrap();
+        assert_eq!(c.database_url, "postgres://careerbot@db.internal/careerbot");
+        assert_eq!(c.retention(), Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            (c.record_queue, &c.no_question_text_guilds[..]),
+            (500, &[7][..])
+        );
         assert_eq!(c.guild_ids, [1, 2]);
         assert_eq!(c.default_visibility, Visibility::Private);
         assert_eq!(c.log_format, LogFormat::Json);
@@ -400,12 +478,16 @@ per_seconds = 10
         let path = folder.join("careerbot.toml");
         std::fs::write(
             &path,
-            "knowledge_dir = \"kb\"\nmodel_dir = \"/opt/model\"\n",
+            "knowledge_dir = \"kb\"\nmodel_dir = \"/opt/model\"\ndatabase_url = \"sqlite:data/f.db\"\n",
         )
         .unwrap();
         let c = Config::load(&path).unwrap();
         let _ = std::fs::remove_dir_all(&folder);
         assert_eq!(c.knowledge_dir, Some(folder.join("kb")));
+        assert_eq!(
+            c.database_url,
+            folder.join("data/f.db").to_string_lossy().into_owned()
+        );
         assert_eq!(
             c.model_dir.as_deref(),
             Some(Path::new("/opt/model")),
@@ -479,5 +561,14 @@ per_seconds = 10
         assert!(Config::from_toml("c", "[cooldown]\nasks = 0\nper_seconds = 1").is_err());
         let bad_addr = Config::from_toml("c", "metrics_addr = \"localhost\"").unwrap_err();
         assert!(bad_addr.to_string().contains("metrics_addr"), "{bad_addr}");
+        let bad_db = Config::from_toml("c", "semantic = true\ndatabase_url = \"mysql://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(bad_db.starts_with("c:2: database_url"), "{bad_db}");
+        let bad_days = Config::from_toml("c", "retention_days = 0").unwrap_err();
+        assert!(
+            bad_days.to_string().starts_with("c:1: retention_days"),
+            "{bad_days}"
+        );
     }
 }

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub ask_seconds: Histogram,
     pub callback_seconds: Histogram,
     pub charts_drawn: IntCounter,
+    /// Feedback button clicks, by verdict.
+    pub votes: IntCounterVec,
+    /// The feedback recorder's own counters.
+    pub feedback: crate::feedback::RecorderCounters,
 }
 
 /// A lookup command, as the `command` label of `careerbot_lookups_total`.
@@ -185,6 +189,34 @@ impl Metrics {
                 "careerbot_charts_drawn_total",
                 "Chart PNGs drawn (the rest come from the per-generation cache)",
             ),
+            votes: counter_vec(
+                &r,
+                "careerbot_feedback_votes_total",
+                "Feedback button clicks, by verdict (a changed vote counts each click)",
+                "verdict",
+            ),
+            feedback: crate::feedback::RecorderCounters {
+                written: counter(
+                    &r,
+                    "careerbot_feedback_written_total",
+                    "Feedback records (questions and votes) written to the database",
+                ),
+                dropped: counter(
+                    &r,
+                    "careerbot_feedback_dropped_total",
+                    "Feedback records dropped because the queue was full (database slow or down)",
+                ),
+                write_failures: counter(
+                    &r,
+                    "careerbot_feedback_write_failures_total",
+                    "Failed attempts to write a batch of feedback records (each is retried)",
+                ),
+                unwritten: gauge(
+                    &r,
+                    "careerbot_feedback_queued",
+                    "Feedback records accepted and not yet written",
+                ),
+            },
             registry: r,
         }
     }

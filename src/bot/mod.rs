@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod config;
 pub mod discord;
+pub mod feedback;
 pub mod health;
 pub mod metrics;
 pub mod registration;
@@ -34,6 +35,9 @@ pub struct Bot {
     /// The operators' port, when `metrics_addr` is set: its bound address, and the task
     /// serving it (stopped when the bot is dropped or stops).
     operators: Option<(std::net::SocketAddr, AbortOnDrop)>,
+    recorder: crate::feedback::Recorder,
+    /// The retention purge (stopped with the bot).
+    _purge: AbortOnDrop,
 }
 
 /// Aborts a background task when dropped.
@@ -76,6 +80,8 @@ impl Bot {
             config::Sharding::Auto => 0,
         }));
 
+        let (feedback, purge) = open_feedback(&config, &metrics).await?;
+        let recorder = feedback.recorder.clone();
         let data = Data {
             served: Arc::clone(&served),
             config,
@@ -84,6 +90,7 @@ impl Bot {
             metrics: Arc::clone(&metrics),
             expected_shards: Arc::clone(&expected_shards),
             autosharded: sharding == config::Sharding::Auto,
+            feedback: Some(feedback),
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
@@ -111,6 +118,17 @@ impl Bot {
                             // reaches a command): count each wait.
                             serenity::FullEvent::Ratelimit { .. } => {
                                 data.metrics.rate_limit_waits.inc();
+                            }
+                            // Button clicks: poise dispatches only commands.
+                            serenity::FullEvent::InteractionCreate {
+                                interaction: serenity::Interaction::Component(click),
+                            } => {
+                                if let Err(e) =
+                                    feedback::on_click(framework.serenity_context, data, click).await
+                                {
+                                    data.metrics.discord_error(&e);
+                                    tracing::warn!(error = %e, status = ?discord::discord_status(&e), "could not acknowledge a feedback click");
+                                }
                             }
                             _ => {}
                         }
@@ -165,7 +183,14 @@ impl Bot {
             sharding,
             metrics,
             operators,
+            recorder,
+            _purge: purge,
         })
+    }
+
+    /// The feedback recorder (a shutdown flushes it).
+    pub fn recorder(&self) -> crate::feedback::Recorder {
+        self.recorder.clone()
     }
 
     /// The counters this bot keeps (also fed by [`watch_knowledge`]).
@@ -196,6 +221,56 @@ impl Bot {
         }
         Ok(())
     }
+}
+
+/// How often rows past retention are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Opens the feedback database and starts its writer and purge. A SQLite file that cannot be
+/// opened is a configuration error; a PostgreSQL server that is down is not (answers go out,
+/// records queue, the writer keeps connecting).
+async fn open_feedback(
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<(feedback::Feedback, AbortOnDrop), BotError> {
+    use crate::feedback::{store::Location, Recorder, Store, StoreError, VoterKey};
+    let location =
+        Location::parse(&config.database_url).map_err(|e| BotError::Internal(e.to_string()))?;
+    let key = VoterKey::given_or_beside(config.voter_key.as_deref(), &location)
+        .map_err(|e| BotError::Internal(format!("feedback: {e}")))?;
+    let opened = match Store::open(&location, true).await {
+        Ok(store) => Some(store),
+        Err(e @ StoreError::Sql(_)) if matches!(location, Location::Postgres(_)) => {
+            tracing::warn!(error = %e, database = %location.describe(), "feedback database unavailable at start; answering anyway, records wait");
+            None
+        }
+        Err(e) => {
+            return Err(BotError::Internal(format!(
+                "feedback database ({}): {e}",
+                location.describe()
+            )))
+        }
+    };
+    if opened.is_some() {
+        tracing::info!(database = %location.describe(), retention_days = config.retention_days, "feedback database ready");
+    }
+    let recorder = Recorder::start(
+        location,
+        opened,
+        config.record_queue,
+        metrics.feedback.clone(),
+    );
+    let purge = tokio::spawn(crate::feedback::recorder::purge_periodically(
+        recorder.clone(),
+        config.retention(),
+        PURGE_EVERY,
+    ));
+    let feedback = feedback::Feedback {
+        recorder,
+        key,
+        no_text_guilds: config.no_question_text_guilds.clone(),
+    };
+    Ok((feedback, AbortOnDrop(purge)))
 }
 
 /// Looks at the knowledge directory every `every` and reloads when its files changed, so
@@ -288,6 +363,7 @@ pub fn serve_from_cli(
     if total_shards.is_some() {
         config.total_shards = total_shards;
     }
+    config.voter_key = std::env::var(crate::feedback::VOTER_KEY_ENV).ok();
     config.sharding().map_err(anyhow::Error::msg)?;
     init_tracing(config.log_format);
     let dir: PathBuf = match (knowledge, &config.knowledge_dir) {
@@ -332,15 +408,23 @@ pub fn serve_from_cli(
             tokio::spawn(watch_knowledge(served, every, bot.metrics()));
         }
         let shards = bot.shard_manager();
+        let recorder = bot.recorder();
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
             shards.shutdown_all().await;
         });
         bot.start().await?;
+        let unwritten = recorder.flush(FLUSH_AT_EXIT).await;
+        if unwritten > 0 {
+            tracing::warn!(unwritten, "feedback records not written before exit (database unavailable)");
+        }
         anyhow::Ok(())
     })
 }
+
+/// How long a stopping process waits for queued feedback to reach the database.
+const FLUSH_AT_EXIT: Duration = Duration::from_secs(5);
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
 async fn shutdown_signal() {

@@ -145,6 +145,11 @@ impl Served {
         })
     }
 
+    /// The sentence-embedding model, when semantic search is on.
+    pub fn model(&self) -> Option<Arc<SemanticModel>> {
+        self.model.clone()
+    }
+
     /// The knowledge directory reloads read.
     pub fn dir(&self) -> &Path {
         &self.dir

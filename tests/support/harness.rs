@@ -43,6 +43,8 @@ pub fn knowledge_copy(test: &str) -> PathBuf {
 /// A built bot that has not connected yet.
 pub struct Unstarted {
     pub emu: Emulator,
+    /// The test's own SQLite feedback file (unless the test chose a database).
+    pub database: PathBuf,
     pub served: Arc<Served>,
     pub bot: Bot,
     pub dir: PathBuf,
@@ -53,11 +55,13 @@ impl Unstarted {
     pub async fn start(self) -> Harness {
         let Unstarted {
             emu,
+            database,
             served,
             bot,
             dir,
         } = self;
         let shards = bot.shard_manager();
+        let recorder = bot.recorder();
         let metrics_addr = bot.metrics_addr();
         let task = tokio::spawn(async move {
             if let Err(e) = bot.start().await {
@@ -73,6 +77,8 @@ impl Unstarted {
             .unwrap_or_else(|e| panic!("command registration: {e}\n{}", emu.diagnostics()));
         Harness {
             emu,
+            database,
+            recorder,
             served,
             shards,
             task,
@@ -85,6 +91,9 @@ impl Unstarted {
 
 pub struct Harness {
     pub emu: Emulator,
+    pub database: PathBuf,
+    /// The bot's feedback recorder (`flush` waits for its records to be written).
+    pub recorder: careerbot::feedback::Recorder,
     pub served: Arc<Served>,
     pub shards: Arc<serenity::ShardManager>,
     pub task: tokio::task::JoinHandle<()>,
@@ -155,6 +164,12 @@ impl Harness {
         edit_kb(&dir);
         let served = Arc::new(Served::load_with(&dir, model).expect("test knowledge loads"));
         let mut config = Config::default();
+        let database =
+            std::env::temp_dir().join(format!("careerbot-bot-{test}-{}.db", std::process::id()));
+        for stale in [database.clone(), database.with_extension("db.key")] {
+            let _ = std::fs::remove_file(stale);
+        }
+        config.database_url = database.to_string_lossy().into_owned();
         config.http_proxy = Some(emu.rest_url());
         config.moderator_role_ids = vec![MOD_ROLE];
         config.cooldown.asks = 1_000;
@@ -165,6 +180,7 @@ impl Harness {
             .expect("bot builds");
         Unstarted {
             emu,
+            database,
             served,
             bot,
             dir,
@@ -209,6 +225,12 @@ impl Harness {
         self.shards.shutdown_all().await;
         self.task.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
+        for file in [
+            self.database.clone(),
+            self.database.with_extension("db.key"),
+        ] {
+            let _ = std::fs::remove_file(file);
+        }
         self.emu
     }
 }

@@ -4,3 +4,5 @@
 pub mod emulator;
 pub mod harness;
 pub mod logs;
+pub mod postgres;
+pub mod serve;

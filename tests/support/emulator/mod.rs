@@ -55,6 +55,7 @@
 mod contract;
 mod faults;
 mod gateway;
+mod interactions;
 mod multipart;
 pub mod openapi;
 mod recorder;
@@ -74,6 +75,7 @@ use tokio::sync::watch;
 // Each test binary uses a different part of the API.
 #[allow(unused_imports)]
 pub use faults::{Failure, RouteKind};
+pub use interactions::*;
 #[allow(unused_imports)]
 pub use multipart::Upload;
 #[allow(unused_imports)]
@@ -356,164 +358,30 @@ impl Emulator {
         self.shared.lock().gw.ready_guilds = guild_ids;
     }
 
+    /// A click on button `custom_id` of the message the bot answered interaction
+    /// `interaction_id` with, as Discord shows it now (a deferred answer's final edit
+    /// included). Refused when there is no such message or no such button on it.
+    pub fn click_on(
+        &self,
+        interaction_id: u64,
+        custom_id: &str,
+        who: &Who,
+    ) -> Result<Value, String> {
+        let message = self
+            .shared
+            .lock()
+            .rest
+            .interactions
+            .get(&interaction_id)
+            .and_then(|rec| rec.original.clone())
+            .ok_or_else(|| format!("interaction {interaction_id} has no message to click on"))?;
+        button_click(self.application_id(), &message, custom_id, who)
+    }
+
     /// The `shards` value of `GET /gateway/bot` (used by `start_autosharded`). Default 1.
     pub fn set_shard_count(&self, shards: u32) {
         self.shared.lock().gw.shard_count = shards.max(1);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Who acts, and interaction payload builders
-// ---------------------------------------------------------------------------------------------
-
-/// Who invokes an interaction.
-#[derive(Clone, Debug)]
-pub struct Who {
-    pub user_id: u64,
-    pub roles: Vec<u64>,
-    /// Discord permission bitfield sent as `member.permissions` (e.g. [`MEMBER_PERMISSIONS`],
-    /// `0`, or `MEMBER_PERMISSIONS | MANAGE_GUILD`). Ignored for DMs.
-    pub permissions: u64,
-    /// `None` = a DM with the bot (no `member`, no `guild_id`).
-    pub guild_id: Option<u64>,
-}
-
-impl Who {
-    /// An ordinary member of [`GUILD_ID`] without roles.
-    pub fn member(user_id: u64) -> Who {
-        Who {
-            user_id,
-            roles: Vec::new(),
-            permissions: MEMBER_PERMISSIONS,
-            guild_id: Some(GUILD_ID),
-        }
-    }
-
-    /// A member of [`GUILD_ID`] with `role` and MANAGE_GUILD | MANAGE_MESSAGES on top of the
-    /// ordinary member permissions.
-    pub fn moderator(user_id: u64, role: u64) -> Who {
-        Who {
-            user_id,
-            roles: vec![role],
-            permissions: MEMBER_PERMISSIONS | MANAGE_GUILD | MANAGE_MESSAGES,
-            guild_id: Some(GUILD_ID),
-        }
-    }
-
-    /// A user talking to the bot in a DM.
-    pub fn dm(user_id: u64) -> Who {
-        Who {
-            user_id,
-            roles: Vec::new(),
-            permissions: 0,
-            guild_id: None,
-        }
-    }
-}
-
-/// A chat-input (slash) command interaction, type 2. `options` is an array of
-/// `{"name", "type", "value"}` (see [`string_opt`]); `Null` means no options.
-///
-/// `data.id` is a placeholder; [`Emulator::dispatch_interaction`] replaces it with the id the
-/// emulator gave that command name when the bot registered it.
-pub fn slash_command(app_id: u64, name: &str, options: Value, who: &Who) -> Value {
-    interaction_payload(2, app_id, name, options, who)
-}
-
-/// An autocomplete interaction, type 4. One option must carry `"focused": true` and a string
-/// `value` (the partial input; see [`focused_opt`]). The bot answers with a type 8 callback whose
-/// `data.choices` is the list of suggestions.
-pub fn autocomplete(app_id: u64, name: &str, options: Value, who: &Who) -> Value {
-    interaction_payload(4, app_id, name, options, who)
-}
-
-/// `{"name": name, "type": 3, "value": value}`.
-pub fn string_opt(name: &str, value: &str) -> Value {
-    json!({ "name": name, "type": 3, "value": value })
-}
-
-/// `{"name": name, "type": 4, "value": value}`.
-pub fn integer_opt(name: &str, value: i64) -> Value {
-    json!({ "name": name, "type": 4, "value": value })
-}
-
-/// The focused string option of an autocomplete interaction.
-pub fn focused_opt(name: &str, partial: &str) -> Value {
-    json!({ "name": name, "type": 3, "value": partial, "focused": true })
-}
-
-/// The interaction id of a payload made by [`slash_command`] / [`autocomplete`].
-pub fn interaction_id(payload: &Value) -> u64 {
-    snowflake_field(&payload["id"]).unwrap_or_else(|| {
-        panic!("interaction payload has no snowflake `id` (string or integer): {payload}")
-    })
-}
-
-fn interaction_payload(kind: u8, app_id: u64, name: &str, options: Value, who: &Who) -> Value {
-    let id = next_snowflake();
-    let options = if options.is_null() {
-        json!([])
-    } else {
-        options
-    };
-    let mut payload = json!({
-        "id": id.to_string(),
-        "application_id": app_id.to_string(),
-        "type": kind,
-        "token": format!("emu-interaction-token-{id}"),
-        "version": 1,
-        "locale": "en-US",
-        "entitlements": [],
-        "attachment_size_limit": 26_214_400,
-        "app_permissions": BOT_PERMISSIONS.to_string(),
-        "data": {
-            "id": next_snowflake().to_string(),
-            "name": name,
-            "type": 1,
-            "options": options,
-        },
-    });
-    let user = user_json(who.user_id, &format!("user{}", who.user_id), false);
-    match who.guild_id {
-        Some(guild_id) => add_guild_context(&mut payload, guild_id, who, user),
-        None => {
-            payload["channel_id"] = json!(DM_CHANNEL_ID.to_string());
-            payload["channel"] = json!({ "id": DM_CHANNEL_ID.to_string(), "type": 1 });
-            payload["user"] = user;
-            payload["authorizing_integration_owners"] = json!({ "0": "0" });
-            payload["context"] = json!(1);
-        }
-    }
-    payload
-}
-
-/// The guild, channel and member of an interaction invoked in a guild text channel.
-fn add_guild_context(payload: &mut Value, guild_id: u64, who: &Who, user: Value) {
-    payload["guild_id"] = json!(guild_id.to_string());
-    payload["guild_locale"] = json!("en-US");
-    payload["channel_id"] = json!(CHANNEL_ID.to_string());
-    payload["channel"] = json!({
-        "id": CHANNEL_ID.to_string(),
-        "type": 0,
-        "name": "career-help",
-        "guild_id": guild_id.to_string(),
-        "permissions": who.permissions.to_string(),
-    });
-    payload["member"] = json!({
-        "user": user,
-        "nick": null,
-        "avatar": null,
-        "roles": who.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
-        "joined_at": "2024-01-01T00:00:00.000000+00:00",
-        "premium_since": null,
-        "deaf": false,
-        "mute": false,
-        "flags": 0,
-        "pending": false,
-        "permissions": who.permissions.to_string(),
-    });
-    payload["authorizing_integration_owners"] = json!({ "0": guild_id.to_string() });
-    payload["context"] = json!(0);
 }
 
 fn user_json(id: u64, name: &str, bot: bool) -> Value {

@@ -38,7 +38,7 @@ pub(super) struct InteractionRecord {
     /// PATCH @original / followup bodies, in arrival order.
     pub(super) after_callback: Vec<Value>,
     /// The message Discord would now show as the original response.
-    original: Option<Value>,
+    pub(super) original: Option<Value>,
 }
 
 #[derive(Default)]

@@ -1,0 +1,430 @@
+//! The feedback database: one schema, applied by versioned migrations at start, the same SQL
+//! for SQLite and PostgreSQL.
+//!
+//! Why sqlx: one async driver layer for both databases (its `Any` pool picks the backend
+//! from the URL at run time), pooling and reconnection built in, SQLite bundled (nothing to
+//! install for the default file), and no compile-time query macros (no database needed to
+//! build). The SQL is kept to what both dialects read alike: `$1` parameters, `BIGINT`,
+//! `ON CONFLICT` upserts; the one dialect-specific line is PostgreSQL's migration lock.
+//!
+//! Writes are idempotent: an answer is keyed by its interaction id and a vote by (answer,
+//! voter), so a batch retried after a lost acknowledgement, or sent by two processes, is
+//! stored once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row as _};
+
+use super::{Asked, Record, Vote};
+
+/// Where the database is, from `database_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file (`sqlite:PATH`, `sqlite://PATH`, or a bare path).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://…` or `postgresql://…`), as given.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a `database_url`.
+    pub fn parse(url: &str) -> Result<Location, StoreError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Url(url.to_string()));
+        }
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+
+    /// Where it is, for messages (a PostgreSQL password is not shown).
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Location::Postgres(url) => match url.split_once('@') {
+                Some((_, host)) => format!("PostgreSQL at {host}"),
+                None => "PostgreSQL".to_string(),
+            },
+        }
+    }
+}
+
+/// What went wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database_url {0:?} is neither postgres://… nor a SQLite path (sqlite:PATH)")]
+    Url(String),
+    #[error("no feedback database at {0} (the bot creates it on its first start)")]
+    Missing(PathBuf),
+    #[error("the database's schema is version {found}, newer than this careerbot knows ({known}): upgrade careerbot")]
+    NewerSchema { found: i64, known: i64 },
+    #[error("an id does not fit the database: {0}")]
+    Id(u64),
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// Versioned schema changes, applied in order, each once (recorded in `careerbot_schema`).
+/// Never edit a shipped entry: add the next version.
+const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE answers (
+            id BIGINT PRIMARY KEY,
+            asked_at BIGINT NOT NULL,
+            guild_id BIGINT NOT NULL,
+            question TEXT,
+            answered BOOLEAN NOT NULL,
+            top_passage TEXT NOT NULL,
+            other_passages TEXT NOT NULL,
+            top_title TEXT NOT NULL,
+            content_hash TEXT NOT NULL
+        )",
+        "CREATE INDEX answers_by_time ON answers (asked_at)",
+        "CREATE TABLE votes (
+            answer_id BIGINT NOT NULL,
+            voter TEXT NOT NULL,
+            helpful BOOLEAN NOT NULL,
+            voted_at BIGINT NOT NULL,
+            passage_id TEXT,
+            PRIMARY KEY (answer_id, voter)
+        )",
+        "CREATE INDEX votes_by_time ON votes (voted_at)",
+    ],
+)];
+
+/// Separates the passage ids after the first in `other_passages` (ids never hold one).
+const ID_SEPARATOR: char = '\n';
+
+/// An open, migrated feedback database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    location: Location,
+}
+
+impl Store {
+    /// Connects and brings the schema up to date. A SQLite file is created when `create` is
+    /// set (the bot), and must exist otherwise (the report, so a mistyped path is an error).
+    pub async fn open(location: &Location, create: bool) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match location {
+            Location::Postgres(url) => url.clone(),
+            Location::Sqlite(path) => {
+                if !create && !path.exists() {
+                    return Err(StoreError::Missing(path.clone()));
+                }
+                // sqlx percent-decodes the path: encode the characters it would misread.
+                let text = path
+                    .to_string_lossy()
+                    .replace('%', "%25")
+                    .replace('?', "%3F")
+                    .replace('#', "%23");
+                format!("sqlite://{text}?mode={}", if create { "rwc" } else { "rw" })
+            }
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            // An outage must fail a write quickly (the recorder retries), not hang it.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(&url)
+            .await?;
+        let store = Store {
+            pool,
+            location: location.clone(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Applies the migrations this database has not had, in one transaction.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if matches!(self.location, Location::Postgres(_)) {
+            // Two processes starting together must not both create the tables.
+            sqlx::query("SELECT pg_advisory_xact_lock(727100001)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS careerbot_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let found: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM careerbot_schema")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        if found > known {
+            return Err(StoreError::NewerSchema { found, known });
+        }
+        for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+            for statement in *statements {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO careerbot_schema (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(super::now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a batch in one transaction: all of it, or (on error) none of it.
+    pub async fn write(&self, batch: &[Record]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for record in batch {
+            match record {
+                Record::Asked(a) => insert_asked(&mut tx, a).await?,
+                Record::Vote(v) => upsert_vote(&mut tx, v).await?,
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes answers and votes from before `before_ms`; returns how many rows went.
+    pub async fn purge(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let answers = sqlx::query("DELETE FROM answers WHERE asked_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let votes = sqlx::query("DELETE FROM votes WHERE voted_at < $1")
+            .bind(before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(answers + votes)
+    }
+
+    /// The passage ids an answer showed, best first; `None` when it is not (yet) stored.
+    pub async fn shown_passages(&self, answer_id: i64) -> Result<Option<Vec<String>>, StoreError> {
+        let row = sqlx::query("SELECT top_passage, other_passages FROM answers WHERE id = $1")
+            .bind(answer_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let top: String = row.try_get(0)?;
+        let others: String = row.try_get(1)?;
+        let mut ids = vec![top];
+        ids.extend(
+            others
+                .split(ID_SEPARATOR)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+        ids.retain(|id| !id.is_empty());
+        Ok(Some(ids))
+    }
+
+    /// Rows of a query with `$1` bound to `since_ms`, for the report.
+    pub(super) async fn rows_since(
+        &self,
+        sql: &str,
+        since_ms: i64,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        Ok(sqlx::query(sql)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Closes the pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn insert_asked(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &Asked,
+) -> Result<(), StoreError> {
+    let top = a.passage_ids.first().cloned().unwrap_or_default();
+    let others = a
+        .passage_ids
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(&ID_SEPARATOR.to_string());
+    sqlx::query(
+        "INSERT INTO answers (id, asked_at, guild_id, question, answered, top_passage, other_passages, top_title, content_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(a.id)
+    .bind(a.asked_at_ms)
+    .bind(a.guild_id)
+    .bind(a.question.clone())
+    .bind(a.answered)
+    .bind(top)
+    .bind(others)
+    .bind(a.top_title.clone())
+    .bind(a.content_hash.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The later of two votes by one voter on one answer wins, whatever order they arrive in.
+async fn upsert_vote(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    v: &Vote,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO votes (answer_id, voter, helpful, voted_at, passage_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (answer_id, voter) DO UPDATE
+         SET helpful = excluded.helpful, voted_at = excluded.voted_at, passage_id = excluded.passage_id
+         WHERE excluded.voted_at >= votes.voted_at",
+    )
+    .bind(v.answer_id)
+    .bind(v.voter.clone())
+    .bind(v.helpful)
+    .bind(v.voted_at_ms)
+    .bind(v.passage_id.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A Discord snowflake as a database id (they fit in 63 bits until the year 2084).
+pub fn db_id(snowflake: u64) -> Result<i64, StoreError> {
+    i64::try_from(snowflake).map_err(|_| StoreError::Id(snowflake))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            Location::parse("careerbot.db").unwrap(),
+            Location::Sqlite("careerbot.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:///var/lib/careerbot/f.db").unwrap(),
+            Location::Sqlite("/var/lib/careerbot/f.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:data/f.db").unwrap(),
+            Location::Sqlite("data/f.db".into())
+        );
+        let pg = Location::parse("postgres://bot:secret@db.internal:5432/careerbot").unwrap();
+        assert_eq!(pg.describe(), "PostgreSQL at db.internal:5432/careerbot");
+        assert!(matches!(
+            Location::parse("mysql://x"),
+            Err(StoreError::Url(_))
+        ));
+        assert!(matches!(Location::parse(""), Err(StoreError::Url(_))));
+    }
+
+    fn asked(id: i64, at: i64, answered: bool, q: &str) -> Record {
+        Record::Asked(Asked {
+            id,
+            asked_at_ms: at,
+            guild_id: 1,
+            question: Some(q.to_string()),
+            answered,
+            passage_ids: if answered {
+                vec!["faq/a".into(), "faq/b".into(), "faq/c".into()]
+            } else {
+                vec![]
+            },
+            top_title: if answered { "A".into() } else { String::new() },
+            content_hash: "abc".into(),
+        })
+    }
+
+    fn vote(answer_id: i64, voter: &str, helpful: bool, at: i64) -> Record {
+        Record::Vote(Vote {
+            answer_id,
+            voter: voter.into(),
+            helpful,
+            voted_at_ms: at,
+            passage_id: Some("faq/a".into()),
+        })
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        store.rows_since(sql, 0).await.unwrap()[0]
+            .try_get(0)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_writes_are_idempotent_votes_replace_and_purge_honours_time() {
+        let dir = std::env::temp_dir().join(format!("careerbot-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let location = Location::Sqlite(dir.join("odd?name#1%.db"));
+        assert!(matches!(
+            Store::open(&location, false).await,
+            Err(StoreError::Missing(_))
+        ));
+        let store = Store::open(&location, true).await.unwrap();
+        let batch = [
+            asked(1, 1_000, true, "q1"),
+            asked(2, 2_000, false, "q2"),
+            vote(1, "v", false, 3_000),
+            vote(1, "v", true, 4_000),
+        ];
+        store.write(&batch).await.unwrap();
+        // A retried batch, and an older vote arriving late: nothing changes.
+        store.write(&batch).await.unwrap();
+        store.write(&[vote(1, "v", false, 3_500)]).await.unwrap();
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM answers WHERE $1 = $1").await,
+            2
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM votes WHERE helpful AND $1 = $1"
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM votes WHERE $1 = $1").await,
+            1
+        );
+        assert_eq!(
+            store.shown_passages(1).await.unwrap(),
+            Some(vec!["faq/a".into(), "faq/b".into(), "faq/c".into()])
+        );
+        assert_eq!(store.shown_passages(2).await.unwrap(), Some(vec![]));
+        assert_eq!(store.shown_passages(9).await.unwrap(), None);
+        // Opening again migrates nothing twice.
+        store.close().await;
+        let store = Store::open(&location, false).await.unwrap();
+        assert_eq!(store.purge(2_500).await.unwrap(), 2);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM answers WHERE $1 = $1").await,
+            0
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM votes WHERE $1 = $1").await,
+            1
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
