@@ -55,8 +55,8 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 careerbot \
     && useradd --system --uid 10001 --gid careerbot --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin careerbot \
-    && mkdir -p /var/cache/careerbot \
-    && chown careerbot:careerbot /var/cache/careerbot
+    && mkdir -p /var/cache/careerbot /var/lib/careerbot \
+    && chown careerbot:careerbot /var/cache/careerbot /var/lib/careerbot
 
 COPY --from=builder /usr/local/bin/careerbot /usr/local/bin/careerbot
 
@@ -67,14 +67,22 @@ COPY --from=builder /usr/local/bin/careerbot /usr/local/bin/careerbot
 COPY knowledge /app/knowledge
 
 # All defaults, so the image starts without a config of its own; mount a real one over it.
-# (Relative paths in it, knowledge_dir and model_dir, are relative to /app.)
-COPY config.example.toml /app/config.toml
+# (Relative paths in it, knowledge_dir and model_dir, are relative to /app.) One change: the
+# feedback database goes to the writable state volume, not to /app, which the bot cannot
+# write.
+COPY config.example.toml /tmp/config.example.toml
+RUN sed 's|^database_url = .*|database_url = "/var/lib/careerbot/careerbot.db"|' \
+        /tmp/config.example.toml > /app/config.toml \
+    && grep -q '^database_url = "/var/lib/careerbot/careerbot.db"' /app/config.toml \
+    && rm /tmp/config.example.toml
 
 # The model (about 90 MB, fetched on first start) and the passage-vector cache go here. The
 # default would be ~/.cache/careerbot; an explicit path makes the volume's place obvious.
 ENV CAREERBOT_CACHE=/var/cache/careerbot
 # Keep the first fetch from happening on every new container: mount a named volume here.
-VOLUME ["/var/cache/careerbot"]
+# /var/lib/careerbot holds the feedback database (SQLite) and its voter key: a volume, so
+# the report survives a new container.
+VOLUME ["/var/cache/careerbot", "/var/lib/careerbot"]
 
 # The "pretty" log format colours its output unless NO_COLOR is set; container logs are
 # read from files and collectors, where escape codes are noise.

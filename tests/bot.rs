@@ -37,7 +37,7 @@ async fn ready_registers_every_command_with_options_and_permissions() {
     names.sort();
     assert_eq!(
         names,
-        ["ask", "help", "reload", "salary", "skills", "timeline"]
+        ["ask", "help", "reload", "report", "salary", "skills", "timeline"]
     );
 
     let ask = by_name("ask");
@@ -61,6 +61,12 @@ async fn ready_registers_every_command_with_options_and_permissions() {
     assert_eq!(by_name("salary")["options"][1]["name"], "years");
     // MANAGE_GUILD = 1 << 5 = 32, sent as a string.
     assert_eq!(by_name("reload")["default_member_permissions"], "32");
+    assert_eq!(by_name("report")["default_member_permissions"], "32");
+    assert_eq!(
+        by_name("report")["contexts"],
+        serde_json::json!([0]),
+        "guild only"
+    );
     assert!(by_name("ask")["default_member_permissions"].is_null());
     h.stop().await;
 }

@@ -159,7 +159,7 @@ pub async fn ask(
         hybrid = generation.engine.is_hybrid(),
         "ask"
     );
-    super::feedback::record_ask(&ctx, question, &answer, &generation);
+    super::feedback::record_ask(&ctx, question, &answer, &generation, ephemeral);
     let card = render::answer_card(&generation.engine, &answer, &SLASH);
     let engine = &generation.engine;
     let parts = embed_parts(&card, |text, room| {

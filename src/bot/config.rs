@@ -97,6 +97,10 @@ pub struct Config {
     /// "127.0.0.1:9185" (port 0: any free port). Unset: no listener (the default).
     #[serde(default, deserialize_with = "ip_and_port")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Record questions and feedback votes for the moderators' report (and show the
+    /// feedback buttons). `false`: nothing is stored and no database is opened.
+    #[serde(default = "default_record_feedback")]
+    pub record_feedback: bool,
     /// Where answers and votes are recorded: a SQLite file (a path, or `sqlite:PATH`;
     /// created on first start) or `postgres://user@host/db` for deployments whose shards run
     /// as several processes. A relative path is relative to the config file.
@@ -132,6 +136,10 @@ fn ip_and_port<'de, D: serde::Deserializer<'de>>(
             "metrics_addr {text:?} must be an IP address and port, e.g. \"127.0.0.1:9185\" (host names such as localhost are not resolved)"
         ))
     })
+}
+
+fn default_record_feedback() -> bool {
+    true
 }
 
 fn default_database_url() -> String {
@@ -213,6 +221,7 @@ impl Default for Config {
             defer_after_ms: default_defer_after_ms(),
             semantic: default_semantic(),
             model_dir: None,
+            record_feedback: default_record_feedback(),
             database_url: default_database_url(),
             retention_days: default_retention_days(),
             record_queue: default_record_queue(),

@@ -149,6 +149,14 @@ pub fn create_embed(parts: &EmbedParts) -> serenity::CreateEmbed {
 
 /// Allowed mentions that allow nothing: no @everyone, no roles, no users, no reply ping,
 /// whatever a knowledge file or a question contains.
+/// Discord's epoch (2015-01-01) in Unix milliseconds: a snowflake's top 42 bits count from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// When Discord created the object with snowflake `id`, in Unix milliseconds.
+pub fn snowflake_unix_ms(id: u64) -> u64 {
+    (id >> 22) + DISCORD_EPOCH_MS
+}
+
 pub fn no_pings() -> serenity::CreateAllowedMentions {
     serenity::CreateAllowedMentions::new()
         .empty_users()

@@ -107,7 +107,7 @@ pub fn asked_record(
     };
     Some(Record::Asked(Asked {
         id: db_id(interaction_id).ok()?,
-        asked_at_ms: feedback::now_ms(),
+        asked_at_ms: db_id(super::discord::snowflake_unix_ms(interaction_id)).ok()?,
         guild_id: db_id(guild_id.unwrap_or(0)).ok()?,
         question: keep_text.then(|| question.to_string()),
         answered: answer.answered,
@@ -117,13 +117,21 @@ pub fn asked_record(
     }))
 }
 
-/// Records an `/ask` (never waits on the database).
-pub fn record_ask(ctx: &Context<'_>, question: &str, answer: &Answer, generation: &Generation) {
+/// Records an `/ask` (never waits on the database). The question's text is kept out for a
+/// guild listed in `no_question_text_guilds`, and for a private ask: a user who chose that
+/// only they see the answer did not mean their question for the moderators either.
+pub fn record_ask(
+    ctx: &Context<'_>,
+    question: &str,
+    answer: &Answer,
+    generation: &Generation,
+    private: bool,
+) {
     let Some(fb) = &ctx.data().feedback else {
         return;
     };
     let guild = ctx.guild_id().map(|g| g.get());
-    let keep_text = !guild.is_some_and(|g| fb.no_text_guilds.contains(&g));
+    let keep_text = !private && !guild.is_some_and(|g| fb.no_text_guilds.contains(&g));
     if let Some(record) = asked_record(
         ctx.id(),
         guild,
@@ -146,15 +154,26 @@ pub async fn on_click(
     let parsed = Click::parse(&click.data.custom_id);
     let text = match (&parsed, &data.feedback) {
         (Some(vote), Some(fb)) => {
-            match db_id(vote.answer_id) {
-                Ok(answer_id) => fb.recorder.record(Record::Vote(Vote {
-                    answer_id,
-                    voter: fb.key.voter(click.user.id.get()),
-                    helpful: vote.helpful,
-                    voted_at_ms: feedback::now_ms(),
-                    passage_id: vote.passage_id.clone(),
-                })),
-                Err(e) => tracing::warn!(error = %e, "feedback click not recorded"),
+            let click_id = click.id.get();
+            let ids = (
+                db_id(vote.answer_id),
+                db_id(click_id),
+                db_id(super::discord::snowflake_unix_ms(click_id)),
+            );
+            match ids {
+                (Ok(answer_id), Ok(click_id), Ok(voted_at_ms)) => {
+                    fb.recorder.record(Record::Vote(Vote {
+                        answer_id,
+                        voter: fb.key.voter(vote.answer_id, click.user.id.get()),
+                        helpful: vote.helpful,
+                        voted_at_ms,
+                        click_id,
+                        passage_id: vote.passage_id.clone(),
+                    }))
+                }
+                (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    tracing::warn!(error = %e, "feedback click not recorded")
+                }
             }
             data.metrics
                 .votes
@@ -229,30 +248,63 @@ pub async fn report(
     else {
         return Err(BotError::User(super::commands::UserError::NoDatabase));
     };
-    let options = ReportOptions::last_days(days.unwrap_or(30));
-    let model = ctx.data().served.model();
-    let embed = move |texts: &[String]| -> Option<Vec<Vec<f32>>> {
-        let model = model.as_ref()?;
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        model.embedder.embed(&refs).ok()
-    };
-    let built = tokio::time::timeout(
-        REPORT_TIMEOUT,
-        feedback::report::build(&store, options, Some(&embed)),
-    )
-    .await;
-    let report = match built {
-        Ok(Ok(report)) => report,
+    let mut options = ReportOptions::last_days(days.unwrap_or(30));
+    // A moderator sees their own server's questions, never another's.
+    options.guild_id = ctx.guild_id().and_then(|g| db_id(g.get()).ok());
+    let rows = match tokio::time::timeout(REPORT_TIMEOUT, feedback::report::fetch(&store, options))
+        .await
+    {
+        Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "/report: database error");
             return Err(BotError::User(super::commands::UserError::NoDatabase));
         }
         Err(_) => return Err(BotError::User(super::commands::UserError::NoDatabase)),
     };
+    // Grouping embeds the questions: CPU work, off the async workers.
+    let model = ctx.data().served.model();
+    let report = tokio::task::spawn_blocking(move || {
+        let embed = |texts: &[String]| -> Option<Vec<Vec<f32>>> {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            model.as_ref()?.embedder.embed(&refs).ok()
+        };
+        rows.report(Some(&embed))
+    })
+    .await
+    .map_err(|e| BotError::Internal(format!("report task: {e}")))?;
     let card = report_card(&report);
     let parts = embed_parts(&card, crate::lookup::truncate_chars);
     respond(&ctx, embed_reply(&parts, true)).await?;
     Ok(())
+}
+
+/// Text people typed, shown as typed: Discord markdown (links, emphasis, mentions'
+/// formatting) escaped, so a question cannot dress itself up in a moderator's report.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*'
+                | '_'
+                | '~'
+                | '`'
+                | '|'
+                | '>'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '#'
+                | '-'
+                | '<'
+                | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The report as a card: totals, then what to write next.
@@ -262,7 +314,7 @@ pub fn report_card(report: &Report) -> Card {
         items
             .iter()
             .take(8)
-            .map(|q| format!("{}× {}", q.count, q.question))
+            .map(|q| format!("{}× {}", q.count, plain(&q.question)))
             .collect::<Vec<_>>()
             .join("\n")
     };

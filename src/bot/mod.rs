@@ -35,9 +35,9 @@ pub struct Bot {
     /// The operators' port, when `metrics_addr` is set: its bound address, and the task
     /// serving it (stopped when the bot is dropped or stops).
     operators: Option<(std::net::SocketAddr, AbortOnDrop)>,
-    recorder: crate::feedback::Recorder,
+    recorder: Option<crate::feedback::Recorder>,
     /// The retention purge (stopped with the bot).
-    _purge: AbortOnDrop,
+    _purge: Option<AbortOnDrop>,
 }
 
 /// Aborts a background task when dropped.
@@ -80,8 +80,14 @@ impl Bot {
             config::Sharding::Auto => 0,
         }));
 
-        let (feedback, purge) = open_feedback(&config, &metrics).await?;
-        let recorder = feedback.recorder.clone();
+        let (feedback, purge) = if config.record_feedback {
+            let (feedback, purge) = open_feedback(&config, &metrics).await?;
+            (Some(feedback), Some(purge))
+        } else {
+            tracing::info!("record_feedback = false: no questions or votes are stored");
+            (None, None)
+        };
+        let recorder = feedback.as_ref().map(|f| f.recorder.clone());
         let data = Data {
             served: Arc::clone(&served),
             config,
@@ -90,7 +96,7 @@ impl Bot {
             metrics: Arc::clone(&metrics),
             expected_shards: Arc::clone(&expected_shards),
             autosharded: sharding == config::Sharding::Auto,
-            feedback: Some(feedback),
+            feedback,
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
@@ -188,8 +194,8 @@ impl Bot {
         })
     }
 
-    /// The feedback recorder (a shutdown flushes it).
-    pub fn recorder(&self) -> crate::feedback::Recorder {
+    /// The feedback recorder (a shutdown flushes it); `None` with `record_feedback = false`.
+    pub fn recorder(&self) -> Option<crate::feedback::Recorder> {
         self.recorder.clone()
     }
 
@@ -233,14 +239,16 @@ async fn open_feedback(
     config: &Config,
     metrics: &Metrics,
 ) -> Result<(feedback::Feedback, AbortOnDrop), BotError> {
-    use crate::feedback::{store::Location, Recorder, Store, StoreError, VoterKey};
+    use crate::feedback::{store::Location, Recorder, Store, VoterKey};
     let location =
         Location::parse(&config.database_url).map_err(|e| BotError::Internal(e.to_string()))?;
     let key = VoterKey::given_or_beside(config.voter_key.as_deref(), &location)
         .map_err(|e| BotError::Internal(format!("feedback: {e}")))?;
     let opened = match Store::open(&location, true).await {
         Ok(store) => Some(store),
-        Err(e @ StoreError::Sql(_)) if matches!(location, Location::Postgres(_)) => {
+        // A server that is down or restarting: answer anyway. A wrong password or a missing
+        // database is a configuration error, said at start.
+        Err(e) if e.is_transient() && matches!(location, Location::Postgres(_)) => {
             tracing::warn!(error = %e, database = %location.describe(), "feedback database unavailable at start; answering anyway, records wait");
             None
         }
@@ -415,7 +423,10 @@ pub fn serve_from_cli(
             shards.shutdown_all().await;
         });
         bot.start().await?;
-        let unwritten = recorder.flush(FLUSH_AT_EXIT).await;
+        let unwritten = match &recorder {
+            Some(recorder) => recorder.flush(FLUSH_AT_EXIT).await,
+            None => 0,
+        };
         if unwritten > 0 {
             tracing::warn!(unwritten, "feedback records not written before exit (database unavailable)");
         }

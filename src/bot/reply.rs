@@ -18,9 +18,6 @@ use crate::render::Card;
 /// must reach Discord within 3 seconds, and the text is the answer.
 const CHART_DEADLINE: Duration = Duration::from_secs(1);
 
-/// Discord's epoch (2015-01-01) in Unix milliseconds: a snowflake's top 42 bits count from it.
-const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
-
 /// Whether the reply is private: the user's choice, else the configured default.
 pub fn ephemeral(ctx: &Context<'_>, private: Option<bool>) -> bool {
     private.unwrap_or(ctx.data().config.default_visibility == Visibility::Private)
@@ -41,7 +38,7 @@ fn awaiting_callback(ctx: &Context<'_>) -> bool {
 /// failed checks included. A host clock behind Discord's would make it negative: counted as
 /// zero.
 fn callback_sent(ctx: &Context<'_>) {
-    let created_ms = (ctx.id() >> 22) + DISCORD_EPOCH_MS;
+    let created_ms = super::discord::snowflake_unix_ms(ctx.id());
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);

@@ -74,6 +74,9 @@ pub struct Vote {
     pub helpful: bool,
     /// Unix milliseconds.
     pub voted_at_ms: i64,
+    /// The click's interaction id: Discord's ids increase, so of two clicks by one person
+    /// the larger id is the later one, whatever the hosts' clocks say.
+    pub click_id: i64,
     /// The passage the answer showed first, when the button carried it.
     pub passage_id: Option<String>,
 }
@@ -151,15 +154,20 @@ impl VoterKey {
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // Written whole to a private temporary file, then linked into place: a process
+        // starting alongside never reads a half-written key, and only one key ever wins.
+        let temp = path.with_extension(format!("tmp{}", std::process::id()));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                std::io::Write::write_all(&mut file, hex.as_bytes()).map_err(file_error)?;
-                VoterKey::new(&hex)
-            }
+        let written = options
+            .open(&temp)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, hex.as_bytes()));
+        let linked = written.and_then(|()| std::fs::hard_link(&temp, path));
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => VoterKey::new(&hex),
             // Another process created it first: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let text = std::fs::read_to_string(path).map_err(file_error)?;
@@ -169,14 +177,17 @@ impl VoterKey {
         }
     }
 
-    /// The stored stand-in for a user: HMAC-SHA256(key, user id), hex. The same user always
-    /// gets the same value (so a second click replaces the first), and without the key the
-    /// value cannot be turned back into the id, not even by trying every snowflake.
-    pub fn voter(&self, user_id: u64) -> String {
+    /// The stored stand-in for a user's vote on one answer: HMAC-SHA256(key, answer id ‖
+    /// user id), hex. The same user on the same answer always gets the same value (so a
+    /// second click replaces the first); on another answer a different one, so one person's
+    /// votes cannot be linked to each other; and without the key no value can be traced to a
+    /// user by trying ids.
+    pub fn voter(&self, answer_id: u64, user_id: u64) -> String {
         // HMAC takes keys of any length: `new_from_slice` cannot fail for it.
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
             return String::new();
         };
+        mac.update(&answer_id.to_be_bytes());
         mac.update(&user_id.to_be_bytes());
         mac.finalize()
             .into_bytes()
@@ -201,10 +212,16 @@ mod tests {
     fn voters_are_stable_keyed_and_not_the_id() {
         let key = VoterKey::new("0123456789abcdef-secret").unwrap();
         let other = VoterKey::new("another-secret-of-16+").unwrap();
-        let v = key.voter(80_351_110_224_678_912);
-        assert_eq!(v, key.voter(80_351_110_224_678_912));
-        assert_ne!(v, key.voter(80_351_110_224_678_913));
-        assert_ne!(v, other.voter(80_351_110_224_678_912));
+        let user = 80_351_110_224_678_912;
+        let v = key.voter(9, user);
+        assert_eq!(v, key.voter(9, user));
+        assert_ne!(v, key.voter(9, user + 1));
+        assert_ne!(
+            v,
+            key.voter(10, user),
+            "votes on two answers are not linkable"
+        );
+        assert_ne!(v, other.voter(9, user));
         assert_eq!(v.len(), 64);
         assert!(!v.contains("80351110224678912"));
         assert!(matches!(VoterKey::new("short"), Err(KeyError::TooShort)));
@@ -218,7 +235,7 @@ mod tests {
         let path = dir.join("feedback.db.key");
         let first = VoterKey::from_file(&path).unwrap();
         let again = VoterKey::from_file(&path).unwrap();
-        assert_eq!(first.voter(1), again.voter(1));
+        assert_eq!(first.voter(1, 2), again.voter(1, 2));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

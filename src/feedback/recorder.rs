@@ -62,6 +62,11 @@ struct Shared {
     /// Accepted and not yet written (queued or in the batch being written).
     unwritten: AtomicUsize,
     written: Notify,
+    /// Signalled once the store is connected.
+    connected: Notify,
+    /// Whether drops since the last successful write were logged already (one line per
+    /// outage, not one per record).
+    drop_logged: std::sync::atomic::AtomicBool,
 }
 
 impl Recorder {
@@ -80,17 +85,42 @@ impl Recorder {
             store: std::sync::OnceLock::new(),
             unwritten: AtomicUsize::new(0),
             written: Notify::new(),
+            connected: Notify::new(),
+            drop_logged: std::sync::atomic::AtomicBool::new(false),
         });
+        if let Some(store) = &opened {
+            let _ = shared.store.set(store.clone());
+        }
         let writer = Arc::clone(&shared);
         tokio::spawn(async move {
             let store = match opened {
                 Some(store) => store,
-                None => connect(&location).await,
+                None => {
+                    let store = connect(&location).await;
+                    let _ = writer.store.set(store.clone());
+                    writer.connected.notify_waiters();
+                    store
+                }
             };
-            let _ = writer.store.set(store.clone());
             write_batches(store, rx, writer).await;
         });
         Recorder { queue, shared }
+    }
+
+    /// The database, waiting until it is connected.
+    pub async fn connected_store(&self) -> Store {
+        loop {
+            let connected = self.shared.connected.notified();
+            if let Some(store) = self.store() {
+                return store;
+            }
+            connected.await;
+        }
+    }
+
+    /// Records dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.shared.counters.dropped.get()
     }
 
     /// The database, once connected.
@@ -100,22 +130,17 @@ impl Recorder {
 
     /// Queues a record; never waits. A full queue drops it (counted and logged).
     pub fn record(&self, record: Record) {
-        match self.queue.try_send(record) {
-            Ok(()) => {
-                self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
-                self.shared.counters.unwritten.inc();
-            }
-            Err(_) => {
-                let c = &self.shared.counters.dropped;
-                c.inc();
-                // Every drop is counted; the log says so at the first and then every 1000th.
-                if c.get() % 1000 == 1 {
-                    tracing::warn!(
-                        dropped_total = c.get(),
-                        "feedback queue full (database slow or down): record dropped"
-                    );
-                }
-            }
+        // Counted before it can be written, so the writer's decrement never comes first.
+        self.shared.unwritten.fetch_add(1, Ordering::SeqCst);
+        self.shared.counters.unwritten.inc();
+        if let Err(e) = self.queue.try_send(record) {
+            self.shared.unwritten.fetch_sub(1, Ordering::SeqCst);
+            self.shared.counters.unwritten.dec();
+            let why = match e {
+                mpsc::error::TrySendError::Full(_) => "queue full (database slow or down)",
+                mpsc::error::TrySendError::Closed(_) => "the writer stopped",
+            };
+            self.shared.drop_record(why);
         }
     }
 
@@ -169,6 +194,19 @@ impl Retry {
     }
 }
 
+impl Shared {
+    /// Counts a lost record; logs the first of each outage (every drop is counted).
+    fn drop_record(&self, why: &str) {
+        self.counters.dropped.inc();
+        if !self.drop_logged.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                dropped_total = self.counters.dropped.get(),
+                "feedback record dropped: {why}; further drops are counted in careerbot_feedback_dropped_total until a write succeeds"
+            );
+        }
+    }
+}
+
 /// Opens the store, retrying until it can.
 async fn connect(location: &Location) -> Store {
     let mut retry = Retry::new();
@@ -193,15 +231,25 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Record>, shared: Arc
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut retry = Retry::new();
+        let mut refused = 0;
         loop {
             match store.write(&batch).await {
                 Ok(()) => break,
-                Err(e) => {
+                Err(e) if e.is_transient() => {
                     shared.counters.write_failures.inc();
                     if retry.failed() {
                         tracing::warn!(error = %e, records = batch.len(), queued = rx.len(), attempt = retry.failures, "feedback not written yet; retrying");
                     }
                     retry.pause().await;
+                }
+                Err(e) => {
+                    // Not the database's state but something in the batch: write the records
+                    // one by one and drop only those refused, so one bad record cannot stop
+                    // recording for good.
+                    shared.counters.write_failures.inc();
+                    tracing::warn!(error = %e, records = batch.len(), "feedback batch refused; writing its records one by one");
+                    refused = write_one_by_one(&store, &batch, &shared).await;
+                    break;
                 }
             }
         }
@@ -211,13 +259,36 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Record>, shared: Arc
                 "feedback database back: queued records written"
             );
         }
+        shared.drop_logged.store(false, Ordering::SeqCst);
         let n = batch.len();
         batch.clear();
-        shared.counters.written.inc_by(n as u64);
+        shared.counters.written.inc_by((n - refused) as u64);
         shared.counters.unwritten.sub(n as i64);
         shared.unwritten.fetch_sub(n, Ordering::SeqCst);
         shared.written.notify_waiters();
     }
+}
+
+/// Writes each record of a refused batch alone; those refused again are dropped (counted).
+/// Returns how many were dropped.
+async fn write_one_by_one(store: &Store, batch: &[Record], shared: &Shared) -> usize {
+    let mut refused = 0;
+    for record in batch {
+        let mut retry = Retry::new();
+        loop {
+            match store.write(std::slice::from_ref(record)).await {
+                Ok(()) => break,
+                Err(e) if e.is_transient() => retry.pause().await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "feedback record refused by the database; dropped");
+                    shared.drop_record("refused by the database");
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    refused
 }
 
 /// Deletes rows older than `retention` now and then every `every`, forever (skipping ticks
@@ -225,11 +296,9 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<Record>, shared: Arc
 pub async fn purge_periodically(recorder: Recorder, retention: Duration, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let store = recorder.connected_store().await;
     loop {
         tick.tick().await;
-        let Some(store) = recorder.store() else {
-            continue;
-        };
         let cutoff = super::now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         match store.purge(cutoff).await {
             Ok(0) => tracing::debug!("feedback purge: nothing past retention"),

@@ -15,6 +15,8 @@ pub struct ReportOptions {
     pub now_ms: i64,
     /// Longest list of unanswered groups and of passages.
     pub top: usize,
+    /// Only this guild's questions (a moderator's `/report`); `None`: every guild (the CLI).
+    pub guild_id: Option<i64>,
 }
 
 impl ReportOptions {
@@ -23,6 +25,7 @@ impl ReportOptions {
             since_days,
             now_ms: super::now_ms(),
             top: 10,
+            guild_id: None,
         }
     }
 
@@ -91,33 +94,62 @@ pub struct Day {
 /// Embeds questions for grouping (the engine's model); `None` when it cannot.
 pub type Embed<'a> = &'a (dyn Fn(&[String]) -> Option<Vec<Vec<f32>>> + Sync);
 
-/// Reads the report out of `store`.
-pub async fn build(
-    store: &Store,
-    options: ReportOptions,
-    embed: Option<Embed<'_>>,
-) -> Result<Report, StoreError> {
+/// Most distinct questions a report groups (the most asked): grouping embeds each one.
+const MOST_QUESTIONS: i64 = 500;
+
+/// What a report reads from the store, before questions are grouped.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    since_days: u32,
+    top: usize,
+    asked: u64,
+    answered: u64,
+    without_text: u64,
+    helpful: u64,
+    not_helpful: u64,
+    refused_questions: Vec<(String, u64)>,
+    unhelpful_questions: Vec<(String, u64)>,
+    passages: Vec<PassageCount>,
+    per_day: Vec<Day>,
+}
+
+/// The queries, `$1` the start of the window and `$2` the guild (negative: every guild).
+/// Votes belong to the guild of the answer they are about.
+const TOTALS: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN answered THEN 1 ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN answered OR question IS NOT NULL THEN 0 ELSE 1 END), 0)
+    FROM answers WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2)";
+const VOTES: &str = "SELECT COALESCE(SUM(CASE WHEN v.helpful THEN 1 ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN v.helpful THEN 0 ELSE 1 END), 0)
+    FROM votes v LEFT JOIN answers a ON a.id = v.answer_id
+    WHERE v.voted_at >= $1 AND ($2 < 0 OR a.guild_id = $2)";
+const REFUSED: &str = "SELECT question, COUNT(*) FROM answers
+    WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2) AND NOT answered AND question IS NOT NULL
+    GROUP BY question ORDER BY COUNT(*) DESC, question LIMIT $3";
+const UNHELPFUL: &str = "SELECT a.question, COUNT(*) FROM votes v JOIN answers a ON a.id = v.answer_id
+    WHERE v.voted_at >= $1 AND ($2 < 0 OR a.guild_id = $2) AND NOT v.helpful AND a.question IS NOT NULL
+    GROUP BY a.question ORDER BY COUNT(*) DESC, a.question LIMIT $3";
+/// The passage a vote is about: the one its button carried, else the answer's first.
+const PASSAGES: &str =
+    "SELECT COALESCE(v.passage_id, a.top_passage, ''), COALESCE(MAX(a.top_title), ''), COUNT(*)
+    FROM votes v LEFT JOIN answers a ON a.id = v.answer_id
+    WHERE v.voted_at >= $1 AND ($2 < 0 OR a.guild_id = $2) AND NOT v.helpful
+    GROUP BY COALESCE(v.passage_id, a.top_passage, '')";
+const PER_DAY: &str =
+    "SELECT asked_at / 86400000, COUNT(*), COALESCE(SUM(CASE WHEN answered THEN 1 ELSE 0 END), 0)
+    FROM answers WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2) GROUP BY asked_at / 86400000";
+
+fn count(row: &sqlx::any::AnyRow, i: usize) -> Result<u64, StoreError> {
+    let n: i64 = row.try_get(i)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Reads what the report needs (the database part; grouping is [`Rows::report`]).
+pub async fn fetch(store: &Store, options: ReportOptions) -> Result<Rows, StoreError> {
     let since = options.since_ms();
-    let count = |row: &sqlx::any::AnyRow, i: usize| -> Result<u64, StoreError> {
-        let n: i64 = row.try_get(i)?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    };
-    let totals = store
-        .rows_since(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN answered THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN answered OR question IS NOT NULL THEN 0 ELSE 1 END), 0)
-             FROM answers WHERE asked_at >= $1",
-            since,
-        )
-        .await?;
-    let votes = store
-        .rows_since(
-            "SELECT COALESCE(SUM(CASE WHEN helpful THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN helpful THEN 0 ELSE 1 END), 0)
-             FROM votes WHERE voted_at >= $1",
-            since,
-        )
-        .await?;
+    let guild = options.guild_id.unwrap_or(-1);
+    let query = |sql: &'static str| store.report_rows(sql, since, guild, MOST_QUESTIONS);
+    let totals = query(TOTALS).await?;
+    let votes = query(VOTES).await?;
     let (asked, answered, without_text) = match totals.first() {
         Some(row) => (count(row, 0)?, count(row, 1)?, count(row, 2)?),
         None => (0, 0, 0),
@@ -126,56 +158,15 @@ pub async fn build(
         Some(row) => (count(row, 0)?, count(row, 1)?),
         None => (0, 0),
     };
-    let refused_rows = store
-        .rows_since(
-            "SELECT question, COUNT(*) FROM answers
-             WHERE asked_at >= $1 AND NOT answered AND question IS NOT NULL GROUP BY question",
-            since,
-        )
-        .await?;
-    let unhelpful_rows = store
-        .rows_since(
-            "SELECT a.question, COUNT(*) FROM votes v JOIN answers a ON a.id = v.answer_id
-             WHERE v.voted_at >= $1 AND NOT v.helpful AND a.question IS NOT NULL GROUP BY a.question",
-            since,
-        )
-        .await?;
-    // The passage a vote is about: the one its button carried, else the answer's first.
-    let passage_rows = store
-        .rows_since(
-            "SELECT COALESCE(v.passage_id, a.top_passage, ''), COALESCE(MAX(a.top_title), ''), COUNT(*)
-             FROM votes v LEFT JOIN answers a ON a.id = v.answer_id
-             WHERE v.voted_at >= $1 AND NOT v.helpful
-             GROUP BY COALESCE(v.passage_id, a.top_passage, '')",
-            since,
-        )
-        .await?;
-    let day_rows = store
-        .rows_since(
-            "SELECT asked_at / 86400000, COUNT(*), COALESCE(SUM(CASE WHEN answered THEN 1 ELSE 0 END), 0)
-             FROM answers WHERE asked_at >= $1 GROUP BY asked_at / 86400000",
-            since,
-        )
-        .await?;
-
-    let question_counts = |rows: &[sqlx::any::AnyRow]| -> Result<Vec<(String, u64)>, StoreError> {
+    let questions = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<(String, u64)>, StoreError> {
         rows.iter()
             .map(|r| Ok((r.try_get::<String, _>(0)?, count(r, 1)?)))
             .collect()
     };
-    let refused_questions = question_counts(&refused_rows)?;
-    let unhelpful_questions = question_counts(&unhelpful_rows)?;
-    let (mut unanswered, by_refused) = group_questions(refused_questions, embed);
-    let (mut not_helpful_questions, by_unhelpful) = group_questions(unhelpful_questions, embed);
-    unanswered.truncate(options.top);
-    not_helpful_questions.truncate(options.top);
-    let grouping = if by_refused == "words" || by_unhelpful == "words" {
-        "words"
-    } else {
-        "embeddings"
-    };
-
-    let mut not_helpful_passages = passage_rows
+    let refused_questions = questions(query(REFUSED).await?)?;
+    let unhelpful_questions = questions(query(UNHELPFUL).await?)?;
+    let mut passages = query(PASSAGES)
+        .await?
         .iter()
         .map(|r| {
             Ok(PassageCount {
@@ -185,10 +176,12 @@ pub async fn build(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    not_helpful_passages.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
-    not_helpful_passages.truncate(options.top);
-
-    let mut per_day = day_rows
+    // A vote whose answer row never arrived (dropped) and whose button carried no passage.
+    passages.retain(|p| !p.id.is_empty());
+    passages.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.id.cmp(&b.id)));
+    passages.truncate(options.top);
+    let mut per_day = query(PER_DAY)
+        .await?
         .iter()
         .map(|r| {
             let day: i64 = r.try_get(0)?;
@@ -206,21 +199,59 @@ pub async fn build(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     per_day.sort_by(|a, b| a.day.cmp(&b.day));
-
-    Ok(Report {
+    Ok(Rows {
         since_days: options.since_days,
+        top: options.top,
         asked,
         answered,
-        refused: asked.saturating_sub(answered),
+        without_text,
         helpful,
         not_helpful,
-        unanswered,
-        unanswered_without_text: without_text,
-        not_helpful_questions,
-        not_helpful_passages,
+        refused_questions,
+        unhelpful_questions,
+        passages,
         per_day,
-        grouping,
     })
+}
+
+impl Rows {
+    /// Groups the questions (CPU work when `embed` runs the model: call it off the async
+    /// workers) and makes the report.
+    pub fn report(self, embed: Option<Embed<'_>>) -> Report {
+        let (mut unanswered, by_refused) = group_questions(self.refused_questions, embed);
+        let (mut not_helpful_questions, by_unhelpful) =
+            group_questions(self.unhelpful_questions, embed);
+        unanswered.truncate(self.top);
+        not_helpful_questions.truncate(self.top);
+        let grouping = if by_refused == "words" || by_unhelpful == "words" {
+            "words"
+        } else {
+            "embeddings"
+        };
+        Report {
+            since_days: self.since_days,
+            asked: self.asked,
+            answered: self.answered,
+            refused: self.asked.saturating_sub(self.answered),
+            helpful: self.helpful,
+            not_helpful: self.not_helpful,
+            unanswered,
+            unanswered_without_text: self.without_text,
+            not_helpful_questions,
+            not_helpful_passages: self.passages,
+            per_day: self.per_day,
+            grouping,
+        }
+    }
+}
+
+/// Reads the report out of `store` (the CLI; the bot fetches and groups in two steps).
+pub async fn build(
+    store: &Store,
+    options: ReportOptions,
+    embed: Option<Embed<'_>>,
+) -> Result<Report, StoreError> {
+    Ok(fetch(store, options).await?.report(embed))
 }
 
 /// Groups questions that say the same thing: by embedding similarity when `embed` works,

@@ -40,7 +40,7 @@ impl Location {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         if path.is_empty() || path.contains("://") {
-            return Err(StoreError::Url(url.to_string()));
+            return Err(StoreError::Url);
         }
         Ok(Location::Sqlite(PathBuf::from(path)))
     }
@@ -49,10 +49,15 @@ impl Location {
     pub fn describe(&self) -> String {
         match self {
             Location::Sqlite(path) => format!("SQLite file {}", path.display()),
-            Location::Postgres(url) => match url.split_once('@') {
-                Some((_, host)) => format!("PostgreSQL at {host}"),
-                None => "PostgreSQL".to_string(),
-            },
+            // Host, port and database only: never the user, password or query string.
+            Location::Postgres(url) => {
+                let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let host_db = after_scheme
+                    .rsplit_once('@')
+                    .map_or(after_scheme, |(_, h)| h);
+                let host_db = host_db.split(['?', '#']).next().unwrap_or_default();
+                format!("PostgreSQL at {host_db}")
+            }
         }
     }
 }
@@ -60,16 +65,51 @@ impl Location {
 /// What went wrong with the database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database_url {0:?} is neither postgres://… nor a SQLite path (sqlite:PATH)")]
-    Url(String),
+    #[error("database_url is neither postgres://… nor a SQLite path (sqlite:PATH)")]
+    Url,
     #[error("no feedback database at {0} (the bot creates it on its first start)")]
     Missing(PathBuf),
     #[error("the database's schema is version {found}, newer than this careerbot knows ({known}): upgrade careerbot")]
     NewerSchema { found: i64, known: i64 },
+    #[error("the database's schema is version {found}, older than this careerbot's ({known}): start the bot once to migrate it")]
+    OlderSchema { found: i64, known: i64 },
+    #[error("not a careerbot feedback database (no careerbot_schema table)")]
+    NotOurs,
     #[error("an id does not fit the database: {0}")]
     Id(u64),
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("the database did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl StoreError {
+    /// Whether trying again later may succeed: the server unreachable, restarting, out of
+    /// connections, a lock or serialization conflict, a timeout. A record refused for what it
+    /// is (a constraint, a bad value) or a schema the code does not expect is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Timeout(_) => true,
+            StoreError::Sql(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    // PostgreSQL SQLSTATE classes: 08 connection, 40 transaction rollback,
+                    // 53 insufficient resources, 57 operator intervention (shutdown).
+                    // SQLite: 5 BUSY, 6 LOCKED (and their extended codes).
+                    ["08", "40", "53", "57"].iter().any(|c| code.starts_with(c))
+                        || matches!(code.parse::<u32>().map(|n| n & 0xff), Ok(5 | 6))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// Versioned schema changes, applied in order, each once (recorded in `careerbot_schema`).
@@ -94,6 +134,7 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             voter TEXT NOT NULL,
             helpful BOOLEAN NOT NULL,
             voted_at BIGINT NOT NULL,
+            click_id BIGINT NOT NULL,
             passage_id TEXT,
             PRIMARY KEY (answer_id, voter)
         )",
@@ -101,8 +142,14 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
     ],
 )];
 
+/// The schema version this code reads and writes (the last migration's).
+const KNOWN_SCHEMA: i64 = 1;
+
 /// Separates the passage ids after the first in `other_passages` (ids never hold one).
 const ID_SEPARATOR: char = '\n';
+
+/// Longest a batch write may take.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An open, migrated feedback database.
 #[derive(Debug, Clone)]
@@ -122,8 +169,10 @@ impl Store {
                 if !create && !path.exists() {
                     return Err(StoreError::Missing(path.clone()));
                 }
-                // sqlx percent-decodes the path: encode the characters it would misread.
-                let text = path
+                // sqlx reads the URL's first segment as a host: hand it an absolute path,
+                // and percent-encode the characters it would misread.
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                let text = absolute
                     .to_string_lossy()
                     .replace('%', "%25")
                     .replace('?', "%3F")
@@ -141,8 +190,37 @@ impl Store {
             pool,
             location: location.clone(),
         };
-        store.migrate().await?;
+        if create {
+            store.migrate().await?;
+        } else {
+            store.check_schema().await?;
+        }
         Ok(store)
+    }
+
+    /// For readers (the report): the schema must be exactly this code's, and nothing is
+    /// created or migrated, so a read-only database role works and a live database is never
+    /// migrated under an older bot.
+    async fn check_schema(&self) -> Result<(), StoreError> {
+        let found: i64 = match sqlx::query("SELECT COALESCE(MAX(version), 0) FROM careerbot_schema")
+            .fetch_one(&self.pool)
+            .await
+        {
+            Ok(row) => row.try_get(0)?,
+            Err(sqlx::Error::Database(_)) => return Err(StoreError::NotOurs),
+            Err(e) => return Err(e.into()),
+        };
+        match found.cmp(&KNOWN_SCHEMA) {
+            std::cmp::Ordering::Equal => Ok(()),
+            std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+                found,
+                known: KNOWN_SCHEMA,
+            }),
+            std::cmp::Ordering::Less => Err(StoreError::OlderSchema {
+                found,
+                known: KNOWN_SCHEMA,
+            }),
+        }
     }
 
     pub fn location(&self) -> &Location {
@@ -167,9 +245,11 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
-        if found > known {
-            return Err(StoreError::NewerSchema { found, known });
+        if found > KNOWN_SCHEMA {
+            return Err(StoreError::NewerSchema {
+                found,
+                known: KNOWN_SCHEMA,
+            });
         }
         for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
             for statement in *statements {
@@ -185,8 +265,16 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a batch in one transaction: all of it, or (on error) none of it.
+    /// Writes a batch in one transaction: all of it, or (on error or after
+    /// [`WRITE_TIMEOUT`]) none of it. A connection that hangs mid-write (a partitioned
+    /// network) must not hold the writer for as long as TCP takes to notice.
     pub async fn write(&self, batch: &[Record]) -> Result<(), StoreError> {
+        tokio::time::timeout(WRITE_TIMEOUT, self.write_now(batch))
+            .await
+            .map_err(|_| StoreError::Timeout(WRITE_TIMEOUT))?
+    }
+
+    async fn write_now(&self, batch: &[Record]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for record in batch {
             match record {
@@ -235,16 +323,21 @@ impl Store {
         Ok(Some(ids))
     }
 
-    /// Rows of a query with `$1` bound to `since_ms`, for the report.
-    pub(super) async fn rows_since(
+    /// Rows of a report query: `$1` the window's start, `$2` the guild (negative: all),
+    /// `$3` a row limit (PostgreSQL needs every bound parameter used: the queries that do
+    /// not limit rows must not be given one, so it is bound only when the text has `$3`).
+    pub(super) async fn report_rows(
         &self,
         sql: &str,
         since_ms: i64,
+        guild: i64,
+        limit: i64,
     ) -> Result<Vec<AnyRow>, StoreError> {
-        Ok(sqlx::query(sql)
-            .bind(since_ms)
-            .fetch_all(&self.pool)
-            .await?)
+        let mut query = sqlx::query(sql).bind(since_ms).bind(guild);
+        if sql.contains("$3") {
+            query = query.bind(limit);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Closes the pool (waits for connections in use to be returned).
@@ -272,33 +365,43 @@ async fn insert_asked(
     .bind(a.id)
     .bind(a.asked_at_ms)
     .bind(a.guild_id)
-    .bind(a.question.clone())
+    .bind(a.question.as_deref().map(without_nul))
     .bind(a.answered)
     .bind(top)
     .bind(others)
-    .bind(a.top_title.clone())
+    .bind(without_nul(&a.top_title))
     .bind(a.content_hash.clone())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// The later of two votes by one voter on one answer wins, whatever order they arrive in.
+/// PostgreSQL's text cannot hold U+0000 (SQLite's can): dropped, so one odd question cannot
+/// make a batch fail on one database and not the other.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "")
+}
+
+/// The later of two clicks by one voter on one answer wins, whatever order they arrive in:
+/// later by the click's interaction id, which Discord assigns in increasing order (no host
+/// clock involved).
 async fn upsert_vote(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     v: &Vote,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO votes (answer_id, voter, helpful, voted_at, passage_id) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO votes (answer_id, voter, helpful, voted_at, click_id, passage_id) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (answer_id, voter) DO UPDATE
-         SET helpful = excluded.helpful, voted_at = excluded.voted_at, passage_id = excluded.passage_id
-         WHERE excluded.voted_at >= votes.voted_at",
+         SET helpful = excluded.helpful, voted_at = excluded.voted_at, click_id = excluded.click_id,
+             passage_id = excluded.passage_id
+         WHERE excluded.click_id > votes.click_id",
     )
     .bind(v.answer_id)
     .bind(v.voter.clone())
     .bind(v.helpful)
     .bind(v.voted_at_ms)
-    .bind(v.passage_id.clone())
+    .bind(v.click_id)
+    .bind(v.passage_id.as_deref().map(without_nul))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -329,11 +432,8 @@ mod tests {
         );
         let pg = Location::parse("postgres://bot:secret@db.internal:5432/careerbot").unwrap();
         assert_eq!(pg.describe(), "PostgreSQL at db.internal:5432/careerbot");
-        assert!(matches!(
-            Location::parse("mysql://x"),
-            Err(StoreError::Url(_))
-        ));
-        assert!(matches!(Location::parse(""), Err(StoreError::Url(_))));
+        assert!(matches!(Location::parse("mysql://x"), Err(StoreError::Url)));
+        assert!(matches!(Location::parse(""), Err(StoreError::Url)));
     }
 
     fn asked(id: i64, at: i64, answered: bool, q: &str) -> Record {
@@ -359,12 +459,13 @@ mod tests {
             voter: voter.into(),
             helpful,
             voted_at_ms: at,
+            click_id: at,
             passage_id: Some("faq/a".into()),
         })
     }
 
     async fn count(store: &Store, sql: &str) -> i64 {
-        store.rows_since(sql, 0).await.unwrap()[0]
+        store.report_rows(sql, 0, -1, 0).await.unwrap()[0]
             .try_get(0)
             .unwrap()
     }
@@ -391,19 +492,27 @@ mod tests {
         store.write(&batch).await.unwrap();
         store.write(&[vote(1, "v", false, 3_500)]).await.unwrap();
         assert_eq!(
-            count(&store, "SELECT COUNT(*) FROM answers WHERE $1 = $1").await,
+            count(
+                &store,
+                "SELECT COUNT(*) FROM answers WHERE $1 = $1 AND $2 = $2"
+            )
+            .await,
             2
         );
         assert_eq!(
             count(
                 &store,
-                "SELECT COUNT(*) FROM votes WHERE helpful AND $1 = $1"
+                "SELECT COUNT(*) FROM votes WHERE helpful AND $1 = $1 AND $2 = $2"
             )
             .await,
             1
         );
         assert_eq!(
-            count(&store, "SELECT COUNT(*) FROM votes WHERE $1 = $1").await,
+            count(
+                &store,
+                "SELECT COUNT(*) FROM votes WHERE $1 = $1 AND $2 = $2"
+            )
+            .await,
             1
         );
         assert_eq!(
@@ -417,11 +526,19 @@ mod tests {
         let store = Store::open(&location, false).await.unwrap();
         assert_eq!(store.purge(2_500).await.unwrap(), 2);
         assert_eq!(
-            count(&store, "SELECT COUNT(*) FROM answers WHERE $1 = $1").await,
+            count(
+                &store,
+                "SELECT COUNT(*) FROM answers WHERE $1 = $1 AND $2 = $2"
+            )
+            .await,
             0
         );
         assert_eq!(
-            count(&store, "SELECT COUNT(*) FROM votes WHERE $1 = $1").await,
+            count(
+                &store,
+                "SELECT COUNT(*) FROM votes WHERE $1 = $1 AND $2 = $2"
+            )
+            .await,
             1
         );
         store.close().await;

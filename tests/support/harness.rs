@@ -93,7 +93,7 @@ pub struct Harness {
     pub emu: Emulator,
     pub database: PathBuf,
     /// The bot's feedback recorder (`flush` waits for its records to be written).
-    pub recorder: careerbot::feedback::Recorder,
+    pub recorder: Option<careerbot::feedback::Recorder>,
     pub served: Arc<Served>,
     pub shards: Arc<serenity::ShardManager>,
     pub task: tokio::task::JoinHandle<()>,

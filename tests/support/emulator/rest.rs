@@ -605,12 +605,30 @@ fn message_json(shared: &Shared, sent: &Value, id: Option<u64>) -> Value {
     });
     for key in ["embeds", "components", "attachments"] {
         if let Some(v @ Value::Array(_)) = sent.get(key) {
+            let mut v = v.clone();
+            if key == "components" {
+                number_components(&mut v, &mut 0);
+            }
             let mut candidate = message.clone();
             candidate[key] = v.clone();
             if serde_json::from_value::<serenity::Message>(candidate).is_ok() {
-                message[key] = v.clone();
+                message[key] = v;
             }
         }
     }
     message
+}
+
+/// Gives every component without an `id` the next number, depth first from 1, as Discord
+/// does (its Message answers always carry component ids).
+fn number_components(components: &mut Value, next: &mut u64) {
+    for c in components.as_array_mut().into_iter().flatten() {
+        *next += 1;
+        if c.get("id").is_none_or(Value::is_null) {
+            c["id"] = json!(*next);
+        }
+        if let Some(children) = c.get_mut("components") {
+            number_components(children, next);
+        }
+    }
 }
