@@ -14,6 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use careerbot::bot::config::Secret;
 use careerbot::bot::Config;
 use serde_json::{json, Value};
 use sqlx::Row as _;
@@ -63,7 +64,7 @@ async fn bot(test: &str, database: Option<&str>) -> Harness {
     bot_with(test, move |c: &mut Config| {
         if let Some(url) = database {
             c.database_url = url;
-            c.voter_key = Some(VOTER_KEY.to_string());
+            c.voter_key = Some(Secret(VOTER_KEY.to_string()));
         }
     })
     .await
@@ -418,7 +419,7 @@ async fn a_full_queue_drops_counts_and_answers_anyway() {
     let url = pg.url();
     let h = bot_with("full-queue", |c: &mut Config| {
         c.database_url = url.clone();
-        c.voter_key = Some(VOTER_KEY.to_string());
+        c.voter_key = Some(Secret(VOTER_KEY.to_string()));
         c.record_queue = 2;
     })
     .await;

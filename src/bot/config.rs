@@ -9,6 +9,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+/// A secret that never shows in `{:?}` output (a config logged for debugging).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
 /// Who sees a reply when the user does not choose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,7 +129,7 @@ pub struct Config {
     /// The secret voters are hashed with: from `CAREERBOT_VOTER_KEY` (set by `careerbot
     /// serve`), never from the file, like the token.
     #[serde(skip)]
-    pub voter_key: Option<String>,
+    pub voter_key: Option<Secret>,
     /// Present only to give a clear error: the token belongs in `DISCORD_TOKEN`.
     #[serde(default)]
     token: Option<toml::Value>,

@@ -242,7 +242,7 @@ async fn open_feedback(
     use crate::feedback::{store::Location, Recorder, Store, VoterKey};
     let location =
         Location::parse(&config.database_url).map_err(|e| BotError::Internal(e.to_string()))?;
-    let key = VoterKey::given_or_beside(config.voter_key.as_deref(), &location)
+    let key = VoterKey::given_or_beside(config.voter_key.as_ref().map(|s| s.0.as_str()), &location)
         .map_err(|e| BotError::Internal(format!("feedback: {e}")))?;
     let opened = match Store::open(&location, true).await {
         Ok(store) => Some(store),
@@ -371,7 +371,9 @@ pub fn serve_from_cli(
     if total_shards.is_some() {
         config.total_shards = total_shards;
     }
-    config.voter_key = std::env::var(crate::feedback::VOTER_KEY_ENV).ok();
+    config.voter_key = std::env::var(crate::feedback::VOTER_KEY_ENV)
+        .ok()
+        .map(config::Secret);
     config.sharding().map_err(anyhow::Error::msg)?;
     init_tracing(config.log_format);
     let dir: PathBuf = match (knowledge, &config.knowledge_dir) {

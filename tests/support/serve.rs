@@ -169,14 +169,36 @@ pub fn knowledge_copy(work: &Path) -> PathBuf {
 
 impl Processes {
     /// Sends SIGTERM to every child (a clean shutdown, as an orchestrator stops a process)
-    /// and waits for each to exit.
+    /// and waits for each to exit with status 0; one that has not exited within the timeout
+    /// fails the test (and is killed on drop).
     pub fn terminate(&mut self) {
         for (child, _) in &mut self.children {
             let _ = Command::new("kill")
                 .arg("-TERM")
                 .arg(child.id().to_string())
                 .status();
-            let _ = child.wait();
+        }
+        let deadline = Instant::now() + T;
+        for i in 0..self.children.len() {
+            loop {
+                match self.children[i].0.try_wait() {
+                    Ok(Some(status)) => {
+                        assert!(
+                            status.success(),
+                            "process {i} exited with {status}:\n{}",
+                            self.logs()[i]
+                        );
+                        break;
+                    }
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    other => panic!(
+                        "process {i} did not stop within {T:?} of SIGTERM ({other:?}):\n{}",
+                        self.logs()[i]
+                    ),
+                }
+            }
         }
     }
 }
