@@ -435,6 +435,7 @@ async fn a_full_queue_drops_counts_and_answers_anyway() {
     let recorder = h.recorder.clone().expect("feedback is recorded");
     let dropped = recorder.dropped();
     assert!(dropped >= 1, "a queue of 2 cannot hold {asks} records");
+    eprintln!("queue of 2, database down: {dropped} of {asks} records dropped");
     tokio::task::block_in_place(|| pg.start_again());
     flushed(&h).await;
     let r = report(&url, &[]);

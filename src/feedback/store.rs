@@ -180,10 +180,27 @@ impl Store {
                 format!("sqlite://{text}?mode={}", if create { "rwc" } else { "rw" })
             }
         };
+        let sqlite = matches!(location, Location::Sqlite(_));
         let pool = AnyPoolOptions::new()
             .max_connections(4)
             // An outage must fail a write quickly (the recorder retries), not hang it.
             .acquire_timeout(Duration::from_secs(3))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Write-ahead log: the report reads while the bot writes, and a
+                        // commit is an append, synced at checkpoints rather than every
+                        // transaction (a power cut may lose the last records, never the file).
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         let store = Store {
