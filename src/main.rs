@@ -358,10 +358,7 @@ fn report_command(
             None
         }
     };
-    let embed = |texts: &[String]| -> Option<Vec<Vec<f32>>> {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        model.as_ref()?.embedder.embed(&refs).ok()
-    };
+    let embed = report::model_embedder(model.as_deref());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

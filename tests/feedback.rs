@@ -90,6 +90,13 @@ impl Answer {
     }
 }
 
+/// A fresh PostgreSQL server for test `name` (initdb and start run off the async workers).
+async fn postgres(name: &'static str) -> Postgres {
+    tokio::task::spawn_blocking(move || Postgres::start(name))
+        .await
+        .expect("start PostgreSQL")
+}
+
 async fn ask_as(h: &Harness, question: &str, user: u64) -> Answer {
     let payload = slash_command(
         h.emu.application_id(),
@@ -347,9 +354,7 @@ async fn the_suite_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_on_postgres() {
-    let pg = tokio::task::spawn_blocking(|| Postgres::start("suite"))
-        .await
-        .expect("start PostgreSQL");
+    let pg = postgres("suite").await;
     feedback_suite("feedback-postgres", Some(&pg.url())).await;
 }
 
@@ -413,9 +418,7 @@ async fn buttons_work_after_a_restart_and_kept_out_text_stays_out() {
 /// that were not dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_drops_counts_and_answers_anyway() {
-    let pg = tokio::task::spawn_blocking(|| Postgres::start("full-queue"))
-        .await
-        .expect("start PostgreSQL");
+    let pg = postgres("full-queue").await;
     let url = pg.url();
     let h = bot_with("full-queue", |c: &mut Config| {
         c.database_url = url.clone();
@@ -447,9 +450,7 @@ async fn a_full_queue_drops_counts_and_answers_anyway() {
 /// made meanwhile wait in the queue and land exactly once when the server is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_loses_no_answer_and_no_record() {
-    let pg = tokio::task::spawn_blocking(|| Postgres::start("outage"))
-        .await
-        .expect("start PostgreSQL");
+    let pg = postgres("outage").await;
     let url = pg.url();
     let h = bot("feedback-outage", Some(&url)).await;
     let before = ask_as(&h, "what skills does an ML architect need?", 20).await;
@@ -494,9 +495,7 @@ async fn postgres_outage_loses_no_answer_and_no_record() {
 /// under load: every question and every vote is counted exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_count_every_question_and_vote_once() {
-    let pg = tokio::task::spawn_blocking(|| Postgres::start("two-processes"))
-        .await
-        .expect("start PostgreSQL");
+    let pg = postgres("two-processes").await;
     let work = work_dir("feedback-procs");
     let dir = knowledge_copy(&work);
     let emu = Emulator::start().await;

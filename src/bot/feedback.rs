@@ -240,35 +240,30 @@ pub async fn report(
     days: Option<u32>,
 ) -> Result<(), BotError> {
     super::reply::defer(&ctx, true).await?;
-    let Some(store) = ctx
+    let no_database = || BotError::User(super::commands::UserError::NoDatabase);
+    let store = ctx
         .data()
         .feedback
         .as_ref()
         .and_then(|f| f.recorder.store())
-    else {
-        return Err(BotError::User(super::commands::UserError::NoDatabase));
-    };
+        .ok_or_else(no_database)?;
     let mut options = ReportOptions::last_days(days.unwrap_or(30));
     // A moderator sees their own server's questions, never another's.
     options.guild_id = ctx.guild_id().and_then(|g| db_id(g.get()).ok());
-    let rows = match tokio::time::timeout(REPORT_TIMEOUT, feedback::report::fetch(&store, options))
-        .await
-    {
+    let fetched =
+        tokio::time::timeout(REPORT_TIMEOUT, feedback::report::fetch(&store, options)).await;
+    let rows = match fetched {
         Ok(Ok(rows)) => rows,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "/report: database error");
-            return Err(BotError::User(super::commands::UserError::NoDatabase));
+            return Err(no_database());
         }
-        Err(_) => return Err(BotError::User(super::commands::UserError::NoDatabase)),
+        Err(_) => return Err(no_database()),
     };
     // Grouping embeds the questions: CPU work, off the async workers.
     let model = ctx.data().served.model();
     let report = tokio::task::spawn_blocking(move || {
-        let embed = |texts: &[String]| -> Option<Vec<Vec<f32>>> {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            model.as_ref()?.embedder.embed(&refs).ok()
-        };
-        rows.report(Some(&embed))
+        rows.report(Some(&feedback::report::model_embedder(model.as_deref())))
     })
     .await
     .map_err(|e| BotError::Internal(format!("report task: {e}")))?;

@@ -94,6 +94,17 @@ pub struct Day {
 /// Embeds questions for grouping (the engine's model); `None` when it cannot.
 pub type Embed<'a> = &'a (dyn Fn(&[String]) -> Option<Vec<Vec<f32>>> + Sync);
 
+/// An [`Embed`] over the engine's sentence model: `None` without a model, or when the
+/// model fails (grouping then falls back to shared words).
+pub fn model_embedder(
+    model: Option<&crate::search::SemanticModel>,
+) -> impl Fn(&[String]) -> Option<Vec<Vec<f32>>> + Sync + '_ {
+    move |texts: &[String]| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        model?.embedder.embed(&refs).ok()
+    }
+}
+
 /// Most distinct questions a report groups (the most asked): grouping embeds each one.
 const MOST_QUESTIONS: i64 = 500;
 

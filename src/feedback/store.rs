@@ -240,10 +240,6 @@ impl Store {
         }
     }
 
-    pub fn location(&self) -> &Location {
-        &self.location
-    }
-
     /// Applies the migrations this database has not had, in one transaction.
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -481,8 +477,15 @@ mod tests {
         })
     }
 
-    async fn count(store: &Store, sql: &str) -> i64 {
-        store.report_rows(sql, 0, -1, 0).await.unwrap()[0]
+    /// Rows of `table` (with an optional `WHERE …`), through the report's query path.
+    async fn rows(store: &Store, table: &str) -> i64 {
+        let filter = if table.contains("WHERE") {
+            "AND"
+        } else {
+            "WHERE"
+        };
+        let sql = format!("SELECT COUNT(*) FROM {table} {filter} $1 = $1 AND $2 = $2");
+        store.report_rows(&sql, 0, -1, 0).await.unwrap()[0]
             .try_get(0)
             .unwrap()
     }
@@ -508,30 +511,9 @@ mod tests {
         // A retried batch, and an older vote arriving late: nothing changes.
         store.write(&batch).await.unwrap();
         store.write(&[vote(1, "v", false, 3_500)]).await.unwrap();
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM answers WHERE $1 = $1 AND $2 = $2"
-            )
-            .await,
-            2
-        );
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM votes WHERE helpful AND $1 = $1 AND $2 = $2"
-            )
-            .await,
-            1
-        );
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM votes WHERE $1 = $1 AND $2 = $2"
-            )
-            .await,
-            1
-        );
+        assert_eq!(rows(&store, "answers").await, 2);
+        assert_eq!(rows(&store, "votes WHERE helpful").await, 1);
+        assert_eq!(rows(&store, "votes").await, 1);
         assert_eq!(
             store.shown_passages(1).await.unwrap(),
             Some(vec!["faq/a".into(), "faq/b".into(), "faq/c".into()])
@@ -542,22 +524,8 @@ mod tests {
         store.close().await;
         let store = Store::open(&location, false).await.unwrap();
         assert_eq!(store.purge(2_500).await.unwrap(), 2);
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM answers WHERE $1 = $1 AND $2 = $2"
-            )
-            .await,
-            0
-        );
-        assert_eq!(
-            count(
-                &store,
-                "SELECT COUNT(*) FROM votes WHERE $1 = $1 AND $2 = $2"
-            )
-            .await,
-            1
-        );
+        assert_eq!(rows(&store, "answers").await, 0);
+        assert_eq!(rows(&store, "votes").await, 1);
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
