@@ -10,7 +10,10 @@
 //!   word of the knowledge base (optimal string alignment distance, 1 edit for short words,
 //!   2 for long ones, ties to the more common word). Because the correction is a real indexed
 //!   term, highlighting works on fuzzy matches too (tantivy's `SnippetGenerator` ignores fuzzy
-//!   terms, tantivy#2576), and the user gets a "did you mean" question.
+//!   terms, tantivy#2576), and the user gets a "did you mean" question. A short unknown word
+//!   with no close word may be a texting abbreviation of one: "sal" (a prefix of "salary"),
+//!   "lvl" (the consonants of "level"), "certs"; it stands for the most common base word it
+//!   abbreviates, at the same discount as a typo fix.
 //! - **Synonyms**: the base's `synonyms.toml` maps words users type (`pay`, `ml`) to words the
 //!   base uses (`salary`, `machine learning`); both are searched, the variant's own term too.
 //! - **Confidence**: every question word is a *slot* weighted by its rarity (BM25 idf; words
@@ -36,7 +39,7 @@ use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
 
 use crate::knowledge::{salary_band_passage_id, KnowledgeBase};
 
-use super::typo::{letter_mask, osa_within};
+use super::typo::{abbreviates, letter_mask, osa_within};
 use super::SearchError;
 
 /// The share of a question's weight the best passage must cover for a lexical-only answer.
@@ -46,6 +49,10 @@ pub const MIN_COVERAGE: f32 = 0.5;
 pub const MAX_SLOTS: usize = 24;
 /// Corrected words count for this share of their weight in coverage: a typo fix is a guess.
 const CORRECTED_WEIGHT: f32 = 0.6;
+/// Unknown words of this many letters may be abbreviations ("sal", "lvl", "certs"); longer
+/// ones are words the base does not use.
+const MIN_ABBREVIATION: usize = 3;
+const MAX_ABBREVIATION: usize = 5;
 /// Synonym terms are searched at this boost relative to the user's own word.
 const SYNONYM_BOOST: f32 = 0.8;
 const TITLE_BOOST: f32 = 2.0;
@@ -678,11 +685,31 @@ impl Lexical {
         })
     }
 
-    /// The closest known word to an unknown one, if it is close enough to be a typo.
+    /// The known word an unknown one stands for: a typo's closest word, else the word it
+    /// abbreviates.
     fn correct(&self, word: &str) -> Option<&VocabWord> {
         if self.surface_known.contains(word) {
             return None;
         }
+        self.typo_fix(word).or_else(|| self.expansion(word))
+    }
+
+    /// The most frequent base word `word` abbreviates ("sal", "lvl", "certs"), if any.
+    fn expansion(&self, word: &str) -> Option<&VocabWord> {
+        let len = word.chars().count();
+        if !(MIN_ABBREVIATION..=MAX_ABBREVIATION).contains(&len) {
+            return None;
+        }
+        self.vocab_by_len
+            .iter()
+            .skip(len + 2)
+            .flatten()
+            .filter(|cand| abbreviates(word, &cand.word))
+            .max_by(|a, b| a.df.cmp(&b.df).then(b.chars.len().cmp(&a.chars.len())))
+    }
+
+    /// The known word `word` is a near miss of, if it is close enough to be a typo.
+    fn typo_fix(&self, word: &str) -> Option<&VocabWord> {
         let len = word.chars().count();
         if len < 4 {
             return None;

@@ -17,6 +17,35 @@ pub(super) fn letter_mask(word: &str) -> u32 {
     })
 }
 
+/// Whether `short` reads as a texting abbreviation of `full`: "sal" of "salary" (a prefix),
+/// "lvl" of "level" (the word's skeleton: its first letter and every consonant after it),
+/// "certs" of "certifications" (a plural of either). Only whole skeletons: "ppl" is not
+/// "pipelines" (`pplns`), nor "rly" "reliability". Both lowercase; `full` at least two letters longer, same first letter. A
+/// typo is a near miss of a whole word (`osa_within`); an abbreviation is a part of one.
+pub(super) fn abbreviates(short: &str, full: &str) -> bool {
+    let forms = std::iter::once(short).chain(short.strip_suffix('s').filter(|s| s.len() >= 3));
+    forms.into_iter().any(|short| {
+        if short.len() < 3
+            || full.len() < short.len() + 2
+            || !short.chars().all(|c| c.is_ascii_lowercase())
+            || short.chars().next() != full.chars().next()
+        {
+            return false;
+        }
+        full.starts_with(short) || skeleton(short) == short && skeleton(full) == short
+    })
+}
+
+/// A word's first letter and the consonants after it ("level" -> "lvl").
+fn skeleton(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .into_iter()
+        .chain(chars.filter(|c| !"aeiouy".contains(*c)))
+        .collect()
+}
+
 /// Optimal string alignment distance (edits, adjacent transpositions) between `a` and `b`,
 /// or `None` as soon as it must exceed `max`. Typo correction runs this against hundreds of
 /// words per unknown question word, so it gives up early and allocates nothing for words of
@@ -69,6 +98,32 @@ mod tests {
                     assert!(diff <= 2 * strsim::osa_distance(a, b), "{a} {b}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn abbreviations_are_prefixes_or_skeletons() {
+        for (short, full) in [
+            ("sal", "salary"),
+            ("lvl", "level"),
+            ("mdl", "model"),
+            ("certs", "certifications"),
+            ("libs", "libraries"),
+        ] {
+            assert!(abbreviates(short, full), "{short} {full}");
+        }
+        for (short, full) in [
+            ("sa", "salary"),     // too short to mean anything
+            ("salar", "salary"),  // a near miss is a typo, not an abbreviation
+            ("lavl", "level"),    // a vowel inside: not a skeleton, not a prefix
+            ("ppl", "pipelines"), // part of a skeleton
+            ("rly", "reliability"),
+            ("vl", "level"), // must start the word
+            ("lvl", "lvl"),
+            ("pizza", "pizzeria"), // not a prefix ("pizz" would be)
+            ("Sal", "salary"),     // callers lowercase first
+        ] {
+            assert!(!abbreviates(short, full), "{short} {full}");
         }
     }
 
