@@ -47,6 +47,8 @@ fn independent_dev_half_meets_the_bar() {
         offtopic.iter().all(|c| c.top1),
         "off-topic answered: {offtopic:#?}"
     );
+    // Questions the base does not answer, in its domain (calibrated on this half: 7 of 7).
+    assert!(report.refused() >= report.off_topic() - 1, "{summary}");
 }
 
 #[test]
@@ -121,6 +123,30 @@ fn a_short_question_about_something_the_base_never_names_is_refused() {
         "I'm Priya from Pune, do I need a degree?",
         "What should I learn first?",
         "HOW LONG DOES IT TAKE TO BECOME AN ML ARCHITECT",
+    ] {
+        assert!(engine.ask(q, 3).answered, "{q}");
+    }
+}
+
+/// A question in the base's domain about something the base never covers is refused, and
+/// says what; questions about the role itself are not caught by the same rule.
+#[test]
+fn a_question_beyond_the_base_in_its_domain_is_refused() {
+    let engine = hybrid();
+    for (q, word) in [
+        ("how many vacation days do ML architects get?", "vacation"),
+        ("can ML architects freelance?", "freelance"),
+        ("do ML architects travel a lot", "travel"),
+    ] {
+        let a = engine.ask(q, 3);
+        assert!(!a.answered, "{q}: {:?}", a.hits.first().map(|h| &h.title));
+        let reason = a.decision.expect("a decision").reason;
+        assert!(reason.contains(&format!("asks about {word}")), "{reason}");
+    }
+    for q in [
+        "what does an ML architect do all day",
+        "is ML architect a good career",
+        "which textbooks should an aspiring ml architect read",
     ] {
         assert!(engine.ask(q, 3).answered, "{q}");
     }

@@ -10,20 +10,25 @@
 //!
 //! Decision (hybrid): answer when the best passage's fused score reaches
 //! [`ANSWER_SCORE`]; refuse otherwise. Different words never cause a refusal on their own:
-//! a paraphrase sharing no word with the base is answered on meaning alone. What it cannot
-//! do: refuse a question *about the domain* that the base does not answer ("ML architect
-//! salary in the US", "interview questions"): to a sentence-embedding model those look just
-//! like the questions the base does answer (measured in docs/QUALITY.md).
+//! a paraphrase sharing no word with the base is answered on meaning alone.
 //!
-//! One more refusal: a short question that *names* something the base never mentions (an
-//! acronym or a capitalised word inside the sentence: "US", "Google", "H-1B") is about that
-//! thing, so it is refused with that reason.
+//! Two refusals for questions *about the domain* that the base does not answer, which a
+//! sentence-embedding model scores just like the ones it does ("ML architect salary in the
+//! US", "interview questions for ML architects"):
+//! - a short question that *names* something the base never mentions (an acronym or a
+//!   capitalised word inside the sentence: "US", "Google", "H-1B") is about that thing;
+//! - a short question that uses a real word the base never does ("interview", "visa"), whose
+//!   best passage does not cover it, and whose similarity to that passage collapses once the
+//!   words half the base shares ("ML", "architect") are taken out, owes its match to the
+//!   domain's name only ([`beyond_the_base`]). Questions about the role itself ("what does
+//!   an ML architect do all day") lose as much similarity, but use no foreign word.
 //!
 //! Decision (lexical-only, no model): the old rule, answer when the best passage covers at
 //! least [`MIN_COVERAGE`] of the question's weight.
 //!
-//! The two constants were calibrated on the dev half of the independent question set
-//! (`tests/eval/independent-dev.jsonl`); the test half was only scored.
+//! The constants were calibrated on the dev halves of the independent question sets
+//! (`tests/eval/independent-dev.jsonl`, `independent-dev-2.jsonl`); the test set
+//! (`independent-test.jsonl`) is only scored.
 
 use serde::Serialize;
 
@@ -55,6 +60,23 @@ const STRANGE_WORDS: f32 = 0.6;
 /// the base answers (the lowest similarity among those with this much unknown weight that
 /// are answered right is 0.28).
 const STRANGE_SIMILARITY: f32 = 0.26;
+/// A short question that uses a real word the base never does ("interview", "visa",
+/// "laptop"), is not covered by its best passage's words, and whose similarity to that
+/// passage falls under this once the base's identity words ("ML", "architect") are taken
+/// out ...
+const BEYOND_SIMILARITY: f32 = 0.26;
+/// ... by at least this much, owes its match to those words: it asks about something the
+/// base does not cover, in the base's domain ("ML architect interview questions", "an H-1B
+/// visa as an ML architect", "work-life balance of ML architects, lots of overtime?").
+/// Calibrated on both old halves of the independent set (the second, scored many times,
+/// became calibration data when a fresh test set was written): of the 9 off-topic and
+/// near-domain questions answered before, 7 are refused and no right answer is lost. The
+/// identity words alone are not enough: "what does an ML architect do all day" also drops
+/// from 0.65 to 0.17 without them, which is why a foreign word and low coverage are required
+/// too. Any similarity bar from 0.24 to 0.30 with a drop of 0.1 does the same.
+const BEYOND_DROP: f32 = 0.1;
+/// Shorter unknown words are slang or fragments ("til", "lol", "1b"), not topics.
+pub const FOREIGN_WORD_LETTERS: usize = 4;
 /// Added to the salary band covering the years the question states.
 const STATED_BAND_BONUS: f32 = 0.15;
 
@@ -257,6 +279,31 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
     }
 }
 
+/// The refusal of a short question answered only through the base's identity words:
+/// `rest_similarity` is the similarity of the question without them to the `best` passage,
+/// `foreign` the real words it uses that the base does not.
+pub fn beyond_the_base(
+    best: &Signals,
+    rest_similarity: f32,
+    foreign: &[&str],
+    lexical: &LexicalResult,
+) -> Option<Decision> {
+    let semantic = best.semantic?;
+    let beyond = !foreign.is_empty()
+        && lexical.words <= NAMES_DECIDE_WORDS
+        && best.coverage < MIN_COVERAGE
+        && rest_similarity < BEYOND_SIMILARITY
+        && semantic - rest_similarity >= BEYOND_DROP;
+    beyond.then(|| Decision {
+        answered: false,
+        reason: format!(
+            "refused: the question asks about {}, which the knowledge base never mentions; only the words every passage shares bring it near the best passage (similarity {semantic:.2}, {rest_similarity:.2} without them; {BEYOND_SIMILARITY:.2} needed)",
+            foreign.join(", ")
+        ),
+        unknown_share: lexical.unknown_share,
+    })
+}
+
 fn semantic_decision(ranked: &[Signals]) -> Decision {
     let semantic = ranked.first().and_then(|b| b.semantic).unwrap_or(0.0);
     let answered = semantic >= SEMANTIC_ONLY_SIMILARITY;
@@ -275,5 +322,51 @@ pub fn is_near(s: &Signals) -> bool {
     match s.semantic {
         Some(_) => s.fused >= NEAR_SCORE,
         None => s.coverage >= NEAR_COVERAGE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn best(semantic: f32, coverage: f32) -> Signals {
+        Signals {
+            ord: 0,
+            lexical: 0.0,
+            coverage,
+            semantic: Some(semantic),
+            fused: semantic + COVERAGE_WEIGHT * coverage,
+        }
+    }
+
+    /// Refused only with all four: a foreign word, a short question, low coverage, and a
+    /// match that owes its similarity to the identity words.
+    #[test]
+    fn beyond_the_base_needs_every_sign() {
+        let lexical = LexicalResult {
+            words: 8,
+            ..LexicalResult::default()
+        };
+        let refusal =
+            beyond_the_base(&best(0.45, 0.2), 0.11, &["interview"], &lexical).expect("refused");
+        assert!(!refusal.answered);
+        assert!(
+            refusal.reason.contains("asks about interview"),
+            "{}",
+            refusal.reason
+        );
+        // "what does an ML architect do all day": no foreign word.
+        assert!(beyond_the_base(&best(0.65, 0.0), 0.17, &[], &lexical).is_none());
+        // Covered by the passage's own words.
+        assert!(beyond_the_base(&best(0.45, 0.6), 0.11, &["interview"], &lexical).is_none());
+        // Still near without the identity words, or barely nearer with them.
+        assert!(beyond_the_base(&best(0.45, 0.2), 0.3, &["interview"], &lexical).is_none());
+        assert!(beyond_the_base(&best(0.25, 0.2), 0.2, &["interview"], &lexical).is_none());
+        // A long message's foreign words are context.
+        let long = LexicalResult {
+            words: 40,
+            ..LexicalResult::default()
+        };
+        assert!(beyond_the_base(&best(0.45, 0.2), 0.11, &["interview"], &long).is_none());
     }
 }

@@ -59,6 +59,9 @@ const TITLE_BOOST: f32 = 2.0;
 const KEYWORDS_BOOST: f32 = 1.5;
 /// A term in more than this share of passages is too common to search for (see `ask`).
 const COMMON_SHARE: f32 = 0.3;
+/// Words in at least this share of passages name what the whole base is about ("ML",
+/// "architect" in the shipped one): they say the question is in the domain, not what it asks.
+pub const IDENTITY_SHARE: f32 = 0.5;
 /// How many candidates BM25 hands to the coverage re-ranking.
 pub const CANDIDATES: usize = 10;
 
@@ -275,6 +278,12 @@ pub struct LexicalResult {
     pub unknown_names: Vec<String>,
     /// Words in the question.
     pub words: usize,
+    /// The question without the words most passages share (see [`IDENTITY_SHARE`]), when
+    /// it had some and still asks something; for [`super::fuse::asks_beyond_the_base`].
+    pub without_identity: Option<String>,
+    /// Lowercased question words the base does not know at all (no index term, synonym or
+    /// typo fix), numbers left out.
+    pub unknown_words: Vec<String>,
 }
 
 impl Lexical {
@@ -447,6 +456,14 @@ impl Lexical {
             .sum();
         result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
         result.words = question.split_whitespace().count();
+        result.without_identity = self.without_identity(&mut analyzers, question);
+        result.unknown_words = slots
+            .iter()
+            .filter(|s| s.alternatives.is_empty())
+            .filter_map(|s| question.get(s.span.clone()))
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_lowercase)
+            .collect();
         result.unknown_names = slots
             .iter()
             .filter(|s| s.name && s.alternatives.is_empty())
@@ -683,6 +700,26 @@ impl Lexical {
                 && variant.iter().zip(tokens).all(|(v, (t, _))| v == t);
             matches.then_some((variant.len(), canonical.as_slice()))
         })
+    }
+
+    /// `question` without the words in at least [`IDENTITY_SHARE`] of passages; `None` when
+    /// it has none, or when only function words and numbers would be left ("what is an ML
+    /// architect" asks about the identity itself).
+    fn without_identity(&self, analyzers: &mut Analyzers, question: &str) -> Option<String> {
+        let limit = ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2);
+        let mut kept: Vec<&str> = Vec::new();
+        let mut dropped = false;
+        let mut asks = false;
+        for (word, span) in analyzers.surface_tokens(question) {
+            let stem = analyzers.stem_word(&word);
+            if self.df.get(&stem).is_some_and(|&df| df >= limit) {
+                dropped = true;
+                continue;
+            }
+            asks |= !is_stopword(&word) && !word.chars().all(|c| c.is_ascii_digit());
+            kept.extend(question.get(span));
+        }
+        (dropped && asks).then(|| kept.join(" "))
     }
 
     /// The known word an unknown one stands for: a typo's closest word, else the word it

@@ -221,8 +221,15 @@ impl Engine {
             }
         });
         let stated_band = self.lexical.stated_band(question);
-        let (ranked, decision) =
+        let (ranked, mut decision) =
             fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
+        if decision.answered && self.mode == Retrieval::Hybrid {
+            if let (Some(index), Some(best)) = (semantic, ranked.first()) {
+                if let Some(refusal) = asks_beyond_the_base(index, &lexical, best) {
+                    decision = refusal;
+                }
+            }
+        }
         (lexical, ranked, decision)
     }
 
@@ -289,6 +296,33 @@ impl Engine {
     }
 }
 
+/// The refusal of a question the base answers only in name (see
+/// [`fuse::beyond_the_base`]): the similarity without the identity words is measured only
+/// when the question uses a real word the base does not, which most never do.
+fn asks_beyond_the_base(
+    index: &SemanticIndex,
+    lexical: &lexical::LexicalResult,
+    best: &Signals,
+) -> Option<Decision> {
+    let rest = lexical.without_identity.as_deref()?;
+    let foreign: Vec<&str> = lexical
+        .unknown_words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
+        .collect();
+    if foreign.is_empty() {
+        return None;
+    }
+    match index.similarity_to(rest, best.ord) {
+        Ok(rest_similarity) => fuse::beyond_the_base(best, rest_similarity, &foreign, lexical),
+        Err(e) => {
+            tracing::error!(error = %e, "semantic check failed; answering");
+            None
+        }
+    }
+}
+
 /// The question as the engine reads it: composed (NFC), so a decomposed "résumé" typed on
 /// some keyboards is one word rather than "re" + accent + "sume", and without invisible
 /// characters (zero-width space, word joiner, soft hyphen, BOM) that would split a word.
@@ -312,6 +346,11 @@ mod tests {
             ("k/skills.md", "+++\nid = \"skills\"\ntitle = \"Skills\"\n+++\n## Databases\nSQL, NoSQL and graph databases.\n## Kubernetes\nContainers with Docker and Kubernetes.\n## Mathematics\nLinear algebra and eigen decomposition.\n"),
             ("k/synonyms.toml", "[[synonym]]\ncanonical = \"salary\"\nvariants = [\"pay\", \"package\", \"ctc\"]\n[[synonym]]\ncanonical = \"kubernetes\"\nvariants = [\"k8s\"]\n"),
         ];
+        engine_of(&files)
+    }
+
+    /// A lexical engine over knowledge files given as (path, text).
+    fn engine_of(files: &[(&str, &str)]) -> Engine {
         let files: Vec<SourceFile> = files
             .iter()
             .map(|(p, t)| SourceFile {
@@ -362,6 +401,37 @@ mod tests {
         assert!(a.answered, "{a:?}");
         assert_eq!(a.hits[0].id, "pay/salary-for-seniors");
         assert_eq!(a.did_you_mean.as_deref(), Some("salary senior"));
+        // Texting abbreviations of base words read as those words.
+        let a = e.ask("entry lvl sal", 3);
+        assert_eq!(a.did_you_mean.as_deref(), Some("entry level salary"));
+        assert_eq!(a.hits[0].id, "pay/salary-for-freshers");
+    }
+
+    /// The words in half the passages or more are the base's identity, left out of the
+    /// question's rest; a question that is only identity and function words has no rest.
+    #[test]
+    fn the_rest_of_a_question_leaves_out_the_identity_words() {
+        let files = [(
+            "k/a.md",
+            "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## ML architect pay\nAn ML architect earns well.\n## ML architect skills\nAn ML architect knows Kubernetes.\n## Books\nRead widely.\n",
+        )];
+        let e = engine_of(&files);
+        let rest = |q: &str| e.lexical.search(q).without_identity;
+        assert_eq!(
+            rest("what interview questions do ML architects get?").as_deref(),
+            Some("what interview questions do get")
+        );
+        assert_eq!(
+            rest("what is an ML architect?"),
+            None,
+            "nothing asked beyond it"
+        );
+        assert_eq!(rest("which books to read"), None, "no identity words");
+        let unknown = e
+            .lexical
+            .search("ML architect interview tips")
+            .unknown_words;
+        assert_eq!(unknown, ["interview", "tips"]);
     }
 
     #[test]

@@ -162,6 +162,30 @@ impl SemanticIndex {
             .then(|| super::lexical::corrected_question(question, &unknown_to_model))
     }
 
+    /// Whether the model knows `word` as a whole word (see [`Embedder::knows_word`]).
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.embedder.knows_word(word)
+    }
+
+    /// Cosine similarity of `text` to one passage (`ord`), as [`SemanticIndex::similarities`]
+    /// measures it.
+    pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
+        let (mut vectors, _) = self.queries.embed(&self.embedder, &[text.to_string()])?;
+        let mut best = 0.0f32;
+        for v in &mut vectors {
+            remove_common(v, &self.common);
+            for (p, _) in self
+                .matrix
+                .chunks_exact(self.dims)
+                .zip(&self.owner)
+                .filter(|(_, &o)| o == ord)
+            {
+                best = best.max(cosine(v, p));
+            }
+        }
+        Ok(best)
+    }
+
     /// Cosine similarity of the question to every passage (by passage index). `corrected`
     /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
     pub fn similarities(
