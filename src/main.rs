@@ -287,13 +287,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outln!("{}", serde_json::to_string(&hits)?)?;
             } else {
                 outln!(
-                    "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms (content {})",
+                    "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms, {} asked questions (content {})",
                     kb.passages.len(),
                     kb.skills.len(),
                     kb.salary.bands.len(),
                     kb.phases.phases.len(),
                     kb.timeline.steps.len(),
                     kb.synonyms.len(),
+                    kb.passages.iter().map(|p| p.asked_as.len()).sum::<usize>(),
                     kb.content_hash
                 )?;
             }

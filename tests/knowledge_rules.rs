@@ -433,6 +433,56 @@ fn r14_files_are_utf8_and_bounded() {
     );
 }
 
+#[test]
+fn r15_asked_questions_name_a_section_and_are_short() {
+    let asked = |passage: &str, question: &str| {
+        format!("[[asked]]\npassage = \"{passage}\"\nquestions = [\"{question}\"]\n")
+    };
+    // A section that is gone (removed, renamed) leaves its questions unused: a warning.
+    let base = Base::shipped();
+    base.write(
+        "questions.toml",
+        &asked("role/no-such-section", "what is it"),
+    );
+    let checked = base.check();
+    checked.passes();
+    let warning = format!(
+        "warning: {}:1: no passage has the id \"role/no-such-section\"",
+        base.path("questions.toml").display()
+    );
+    assert!(checked.stderr.contains(&warning), "{}", checked.stderr);
+    Base::shipped()
+        .write(
+            "questions.toml",
+            &asked("faq/what-does-an-ml-architect-actually-do", " "),
+        )
+        .check()
+        .refuses("questions.toml", 1, "a question is empty");
+    Base::shipped()
+        .write(
+            "questions.toml",
+            &asked(
+                "faq/what-does-an-ml-architect-actually-do",
+                &"why ".repeat(51),
+            ),
+        )
+        .check()
+        .refuses("questions.toml", 1, "over 200 characters");
+    Base::shipped()
+        .write(
+            "questions.toml",
+            "[[asked]]\npassage = \"faq/what-does-an-ml-architect-actually-do\"\nquestions = []\n",
+        )
+        .check()
+        .refuses("questions.toml", 1, "is given no questions");
+    // Optional: a base without it is served with no warning about it.
+    let base = Base::shipped();
+    base.remove("questions.toml");
+    let checked = base.check();
+    checked.passes();
+    assert!(!checked.stderr.contains("questions"), "{}", checked.stderr);
+}
+
 /// The checklist in knowledge/README.md and the tests above name the same rules.
 #[test]
 fn readme_and_tests_list_the_same_rules() {

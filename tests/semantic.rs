@@ -26,18 +26,34 @@ fn hybrid() -> Engine {
 }
 
 fn score(file: &str, engine: &Engine) -> eval::EvalReport {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let cases = eval::parse_cases(&path.display().to_string(), &text).unwrap();
+    score_all(&[file], engine)
+}
+
+/// One report over the questions of several sets.
+fn score_all(files: &[&str], engine: &Engine) -> eval::EvalReport {
+    let mut cases = Vec::new();
+    for file in files {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        cases.extend(eval::parse_cases(&path.display().to_string(), &text).unwrap());
+    }
     eval::run(engine, &cases)
 }
 
+/// The calibration halves (tuned on, so this is a floor against regressions, not a
+/// measure: the test set is `careerbot eval tests/eval/independent-test.jsonl`).
 #[test]
-fn independent_dev_half_meets_the_bar() {
-    let report = score("tests/eval/independent-dev.jsonl", &hybrid());
+fn independent_calibration_halves_meet_the_bar() {
+    let report = score_all(
+        &[
+            "tests/eval/independent-dev.jsonl",
+            "tests/eval/independent-dev-2.jsonl",
+        ],
+        &hybrid(),
+    );
     let summary = report.summary();
-    assert!(report.top1() >= 0.85, "{summary}");
-    assert!(report.recall3() >= 0.90, "{summary}");
+    assert!(report.top1() >= 0.83, "{summary}");
+    assert!(report.recall3() >= 0.92, "{summary}");
     let offtopic: Vec<_> = report
         .cases
         .iter()
@@ -47,8 +63,8 @@ fn independent_dev_half_meets_the_bar() {
         offtopic.iter().all(|c| c.top1),
         "off-topic answered: {offtopic:#?}"
     );
-    // Questions the base does not answer, in its domain (calibrated on this half: 7 of 7).
-    assert!(report.refused() >= report.off_topic() - 1, "{summary}");
+    // With the questions the base does not answer in its domain: 27 of 30 when calibrated.
+    assert!(report.refused() >= 25, "{summary}");
 }
 
 #[test]
@@ -207,6 +223,16 @@ fn compare_modes_rank_with_their_own_signals() {
     assert!(!lexical.is_hybrid() && lexical.mode() == Retrieval::Lexical);
 }
 
+/// The shared model with a private, in-memory passage cache, so embedding counts do not
+/// depend on earlier runs.
+fn private_cache_model() -> SemanticModel {
+    let shared = model();
+    SemanticModel::new(
+        shared.embedder.clone(),
+        Arc::new(VectorCache::in_memory(&shared.embedder, MAX_VECTORS)),
+    )
+}
+
 fn write_base(dir: &Path, salary_text: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
@@ -218,17 +244,49 @@ fn write_base(dir: &Path, salary_text: &str) {
     .unwrap();
 }
 
+/// A question in `questions.toml` leads a user's question to its passage, even one the
+/// passage's own words are far from; a new question is the only new thing embedded.
+#[test]
+fn asked_questions_lead_to_their_passage() {
+    let dir = std::env::temp_dir().join(format!("careerbot-asked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_base(&dir, "Seniors earn 40-60 LPA.");
+    let m = private_cache_model();
+    let question = "what keeps my services running when a machine dies";
+    let kubernetes_similarity = |engine: &Engine| {
+        let (_, candidates) = engine.explain(question, 3);
+        candidates
+            .iter()
+            .find(|(title, _)| title == "Kubernetes")
+            .and_then(|(_, s)| s.semantic)
+            .unwrap()
+    };
+    let before = Engine::build_hybrid(KnowledgeBase::load_dir(&dir).unwrap(), &m).unwrap();
+    let without = kubernetes_similarity(&before);
+    std::fs::write(
+        dir.join("questions.toml"),
+        format!("[[asked]]\npassage = \"pay/kubernetes\"\nquestions = [\"{question}\"]\n"),
+    )
+    .unwrap();
+    let after = Engine::build_hybrid(KnowledgeBase::load_dir(&dir).unwrap(), &m).unwrap();
+    let stats = after.embedding_stats().unwrap();
+    assert_eq!(
+        (stats.hits, stats.embedded),
+        (4, 1),
+        "only the question is new"
+    );
+    let with = kubernetes_similarity(&after);
+    // The same words, less the discount for question-to-question matches.
+    assert!(with > 0.85 && with > without + 0.2, "{without} -> {with}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_reload_embeds_only_what_changed() {
     let dir = std::env::temp_dir().join(format!("careerbot-semantic-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     write_base(&dir, "Seniors earn 40-60 LPA.");
-    // A private, in-memory cache so the count does not depend on earlier runs.
-    let shared = model();
-    let m = SemanticModel::new(
-        shared.embedder.clone(),
-        Arc::new(VectorCache::in_memory(&shared.embedder, MAX_VECTORS)),
-    );
+    let m = private_cache_model();
     let first = Engine::build_hybrid(KnowledgeBase::load_dir(&dir).unwrap(), &m).unwrap();
     let stats = first.embedding_stats().unwrap();
     assert_eq!(stats.hits, 0);

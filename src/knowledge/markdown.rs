@@ -262,6 +262,7 @@ pub(super) fn parse_markdown_doc(path: &str, text: &str) -> Result<MarkdownDoc, 
             source: path.to_string(),
             line: section.line,
             kind,
+            asked_as: Vec::new(),
         };
         let Some(heading) = section.heading else {
             // Intro text before the first heading is optional.

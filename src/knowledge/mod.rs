@@ -14,6 +14,11 @@
 //!   behind `/skills`, `/salary` and `/timeline`. Each row is also indexed as a passage, and
 //!   each table has one overview passage, so `/ask` finds them too.
 //! - `synonyms.toml`: words users type mapped to the word the base uses.
+//! - `questions.toml` (optional): questions a passage answers, in the words users type
+//!   (`[[asked]] passage = "id"`, `questions = [...]`). They state no facts, so they are kept
+//!   apart from the text the fact-check covers; the semantic side matches a user's question
+//!   against them as well as against the passage (question to question is what the model
+//!   was trained on most). An id that names no passage is an error at its line.
 //!
 //! Any other file is ignored except a `*.toml` with an unknown name, which is an error (it is
 //! almost certainly a misnamed table that would otherwise silently vanish).
@@ -32,7 +37,9 @@ mod tables;
 pub use markdown::parse_markdown;
 pub use passages::{band_line, phase_line, salary_band_passage_id, step_line};
 pub use problems::{LoadError, Problem};
-pub use tables::{parse_phases, parse_salary, parse_skills, parse_synonyms, parse_timeline};
+pub use tables::{
+    parse_phases, parse_questions, parse_salary, parse_skills, parse_synonyms, parse_timeline,
+};
 
 use passages::*;
 use problems::*;
@@ -65,6 +72,9 @@ pub struct Passage {
     /// Line of the passage's heading (or first line) in `source`.
     pub line: usize,
     pub kind: PassageKind,
+    /// Questions this passage answers, in users' words, from `questions.toml`: the semantic
+    /// side embeds them beside the text. Not shown and not searched as words.
+    pub asked_as: Vec<String>,
 }
 
 /// A skill area from `skills.toml`.
@@ -220,6 +230,43 @@ pub const TABLE_FILES: [&str; 5] = [
     "synonyms.toml",
 ];
 
+/// The optional file of questions each passage answers (see the module docs).
+pub const QUESTIONS_FILE: &str = "questions.toml";
+
+/// One `[[asked]]` entry of [`QUESTIONS_FILE`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskedAs {
+    pub passage: String,
+    pub questions: Vec<String>,
+    pub source: String,
+    pub line: usize,
+}
+
+/// Gives each passage its questions. An entry naming no passage is a warning at its line,
+/// not a refusal: removing or renaming a section should not take the base down because its
+/// questions were left behind.
+fn attach_questions(passages: &mut [Passage], asked: Vec<AskedAs>, warnings: &mut Vec<Problem>) {
+    for entry in asked {
+        match passages.iter_mut().find(|p| p.id == entry.passage) {
+            Some(p) => {
+                for q in entry.questions {
+                    if !p.asked_as.contains(&q) {
+                        p.asked_as.push(q);
+                    }
+                }
+            }
+            None => warnings.push(Problem::new(
+                &entry.source,
+                entry.line,
+                format!(
+                    "no passage has the id {:?}, so these questions are not used (`careerbot check --json` lists the ids)",
+                    entry.passage
+                ),
+            )),
+        }
+    }
+}
+
 /// Largest knowledge file the loader reads (1 MiB, about 150,000 words): a bigger one is a
 /// problem, not a slow answer. The shipped files are a few KiB each.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -281,6 +328,7 @@ impl KnowledgeBase {
         let mut problems = Vec::new();
         let mut kb = KnowledgeBase::default();
         let mut seen_tables: HashMap<&str, &str> = HashMap::new();
+        let mut asked: Vec<AskedAs> = Vec::new();
         // Document id -> where it was declared, so two files cannot share one.
         let mut doc_ids: HashMap<String, (String, usize)> = HashMap::new();
         // A document may not take the id of a table's passages (`salary`, `skills/...`).
@@ -361,11 +409,12 @@ impl KnowledgeBase {
                 "phases.toml" => parse_phases(path, text).map(|s| kb.phases = s),
                 "timeline.toml" => parse_timeline(path, text).map(|s| kb.timeline = s),
                 "synonyms.toml" => parse_synonyms(path, text).map(|s| kb.synonyms = s),
+                QUESTIONS_FILE => parse_questions(path, text).map(|q| asked = q),
                 _ => Err(vec![Problem::new(
                     path,
                     1,
                     format!(
-                        "unknown table file {name:?}: table files are {}",
+                        "unknown table file {name:?}: table files are {} and {QUESTIONS_FILE}",
                         TABLE_FILES.join(", ")
                     ),
                 )]),
@@ -397,6 +446,8 @@ impl KnowledgeBase {
                 ));
             }
         }
+        let mut unattached = Vec::new();
+        attach_questions(&mut kb.passages, asked, &mut unattached);
         if problems.is_empty() && kb.passages.is_empty() {
             problems.push(Problem::new(
                 files.first().map_or("knowledge", |f| f.path.as_str()),
@@ -405,6 +456,7 @@ impl KnowledgeBase {
             ));
         }
         kb.warnings = missing_tables(files, &seen_tables);
+        kb.warnings.append(&mut unattached);
         if problems.is_empty() {
             kb.content_hash = content_hash(files);
             Ok(kb)
@@ -607,6 +659,59 @@ mod tests {
                 bytes: t.as_bytes().to_vec(),
             })
             .collect()
+    }
+
+    /// `questions.toml` gives passages their questions; its mistakes name their lines.
+    #[test]
+    fn asked_questions_attach_to_their_passages() {
+        let md = "+++\nid = \"role\"\ntitle = \"The role\"\n+++\n## What it is\nDesigns systems.\n";
+        let good = "[[asked]]\npassage = \"role/what-it-is\"\nquestions = [\"what do they do all day\", \" what do they do all day \"]\n";
+        let kb =
+            KnowledgeBase::from_files(&files(&[("k/role.md", md), ("k/questions.toml", good)]))
+                .unwrap();
+        assert_eq!(kb.passages[0].asked_as, ["what do they do all day"]);
+        assert!(kb.warnings.iter().all(|w| !w.message.contains("questions")));
+
+        let long = "x".repeat(tables::MAX_ASKED_CHARS + 1);
+        let problems = |questions: &str| -> Vec<(usize, String)> {
+            KnowledgeBase::from_files(&files(&[
+                ("k/role.md", md),
+                ("k/questions.toml", questions),
+            ]))
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| (p.line, p.message))
+            .collect()
+        };
+        let bad = format!(
+            "[[asked]]\npassage = \"role/what-it-is\"\nquestions = [\"\"]\n\n[[asked]]\npassage = \"role\"\nquestions = [\"{long}\"]\n"
+        );
+        let lines = problems(&bad);
+        assert!(
+            lines.iter().any(|(l, m)| *l == 1 && m.contains("empty")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|(l, m)| *l == 5 && m.contains("over")),
+            "{lines:?}"
+        );
+        // A section that is gone leaves its questions unused, with a warning at their line.
+        let kb = KnowledgeBase::from_files(&files(&[
+            ("k/role.md", md),
+            (
+                "k/questions.toml",
+                "\n[[asked]]\npassage = \"role/nope\"\nquestions = [\"q\"]\n",
+            ),
+        ]))
+        .unwrap();
+        assert!(
+            kb.warnings
+                .iter()
+                .any(|w| w.line == 2 && w.message.contains("\"role/nope\"")),
+            "{:?}",
+            kb.warnings
+        );
     }
 
     #[test]

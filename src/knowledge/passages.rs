@@ -20,6 +20,7 @@ pub(super) fn table_passage(
         source: source.to_string(),
         line: 1,
         kind: PassageKind::Table,
+        asked_as: Vec::new(),
     }
 }
 

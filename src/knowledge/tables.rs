@@ -382,3 +382,63 @@ pub fn parse_synonyms(path: &str, text: &str) -> Result<Vec<Synonym>, Vec<Proble
     }
     ok_if_clean(problems, out)
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct QuestionsFile {
+    #[serde(default)]
+    asked: Vec<Spanned<AskedRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AskedRow {
+    passage: String,
+    questions: Vec<String>,
+}
+
+/// Longest question kept in `questions.toml`: anything longer is a passage, not a question.
+pub const MAX_ASKED_CHARS: usize = 200;
+
+/// Parses `questions.toml` (passage ids are checked once every passage exists).
+pub fn parse_questions(path: &str, text: &str) -> Result<Vec<AskedAs>, Vec<Problem>> {
+    let file: QuestionsFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for row in file.asked {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        if !require(&mut problems, path, line, "passage", &r.passage) {
+            continue;
+        }
+        let mut questions = Vec::new();
+        for q in &r.questions {
+            let q = q.trim();
+            if q.is_empty() {
+                problems.push(Problem::new(path, line, "a question is empty"));
+            } else if q.chars().count() > MAX_ASKED_CHARS {
+                problems.push(Problem::new(
+                    path,
+                    line,
+                    format!("a question is over {MAX_ASKED_CHARS} characters: {q:.40}..."),
+                ));
+            } else {
+                questions.push(q.to_string());
+            }
+        }
+        if r.questions.is_empty() {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("passage {:?} is given no questions", r.passage),
+            ));
+        }
+        out.push(AskedAs {
+            passage: r.passage.trim().to_string(),
+            questions,
+            source: path.to_string(),
+            line,
+        });
+    }
+    ok_if_clean(problems, out)
+}
