@@ -281,6 +281,13 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
     }
 }
 
+/// Whether [`beyond_the_base`] could refuse, from what is known without the extra embedding:
+/// a short question its best passage does not cover. Checked first because embedding the
+/// rest of a long message would cost as much as the message itself.
+pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
+    lexical.words <= NAMES_DECIDE_WORDS && best.coverage < MIN_COVERAGE
+}
+
 /// The refusal of a short question answered only through the base's identity words:
 /// `rest_similarity` is the similarity of the question without them to the `best` passage,
 /// `foreign` the real words it uses that the base does not.
@@ -292,8 +299,7 @@ pub fn beyond_the_base(
 ) -> Option<Decision> {
     let semantic = best.semantic?;
     let beyond = !foreign.is_empty()
-        && lexical.words <= NAMES_DECIDE_WORDS
-        && best.coverage < MIN_COVERAGE
+        && may_be_beyond_the_base(best, lexical)
         && rest_similarity < BEYOND_SIMILARITY
         && semantic - rest_similarity >= BEYOND_DROP;
     beyond.then(|| Decision {

@@ -304,6 +304,9 @@ fn asks_beyond_the_base(
     lexical: &lexical::LexicalResult,
     best: &Signals,
 ) -> Option<Decision> {
+    if !fuse::may_be_beyond_the_base(best, lexical) {
+        return None;
+    }
     let rest = lexical.without_identity.as_deref()?;
     let foreign: Vec<&str> = lexical
         .unknown_words

@@ -2,8 +2,12 @@
 //!
 //! Each passage is embedded whole (its document and section titles first, for context) and,
 //! when it is long, also in chunks of a few sentences, because a fact buried in a long passage
-//! ("Kleppmann's book") is diluted in one whole-passage vector. A passage's similarity is its
-//! best vector's cosine.
+//! ("Kleppmann's book") is diluted in one whole-passage vector. The questions a passage
+//! answers, from `questions.toml`, are embedded as well: the model was trained mostly on
+//! pairs of questions, so a user's question finds a question worded differently more surely
+//! than the prose that answers it. A passage's similarity is its best vector's cosine, less
+//! [`ASKED_DISCOUNT`] for those questions (two questions share their shape whatever they
+//! ask).
 //!
 //! Every vector is compared **without most of the base's common direction**: the mean of
 //! its passage vectors, of which [`COMMON_SHARE`] is projected out of passage and question
