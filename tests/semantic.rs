@@ -161,6 +161,8 @@ fn a_question_beyond_the_base_in_its_domain_is_refused() {
     }
     for q in [
         "what does an ML architect do all day",
+        "hey guys, what does an ML architect do all day?",
+        "I'm a nurse, can I become an ML architect?",
         "is ML architect a good career",
         "which textbooks should an aspiring ml architect read",
     ] {

@@ -18,7 +18,8 @@
 //!   (`[[asked]] passage = "id"`, `questions = [...]`). They state no facts, so they are kept
 //!   apart from the text the fact-check covers; the semantic side matches a user's question
 //!   against them as well as against the passage (question to question is what the model
-//!   was trained on most). An id that names no passage is an error at its line.
+//!   was trained on most). An id that names no passage is a warning at its line, and its
+//!   questions are not used.
 //!
 //! Any other file is ignored except a `*.toml` with an unknown name, which is an error (it is
 //! almost certainly a misnamed table that would otherwise silently vanish).

@@ -82,6 +82,52 @@ const STOPWORDS: &[&str] = &[
     "thanks", "thank", "pls", "plz", "expect", "anyone", "someone",
 ];
 
+/// Words of chat that say nothing about what is asked: greetings, forms of address, hedges
+/// ("hey guys", "okay so", "honestly"). Searched like any word, but never taken for the topic
+/// of a question the base does not cover ([`LexicalResult::unknown_words`]).
+const FILLERS: &[&str] = &[
+    "guys",
+    "folks",
+    "dude",
+    "bro",
+    "bruh",
+    "buddy",
+    "friends",
+    "everyone",
+    "everybody",
+    "anybody",
+    "somebody",
+    "okay",
+    "ok",
+    "yeah",
+    "yep",
+    "yes",
+    "nope",
+    "honestly",
+    "basically",
+    "actually",
+    "literally",
+    "seriously",
+    "kindly",
+    "gonna",
+    "wanna",
+    "gotta",
+    "kinda",
+    "sorta",
+    "lol",
+    "lmao",
+    "thx",
+    "cheers",
+    "sir",
+    "maam",
+    "quick",
+    "doubt",
+    "query",
+    "question",
+    "questions",
+    "advance",
+];
+
 /// The passage fields the index searches, plus the fast field mapping hits back to passages.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
@@ -279,10 +325,11 @@ pub struct LexicalResult {
     /// Words in the question.
     pub words: usize,
     /// The question without the words most passages share (see [`IDENTITY_SHARE`]), when
-    /// it had some and still asks something; for [`super::fuse::asks_beyond_the_base`].
+    /// it had some and still asks something; for [`super::fuse::beyond_the_base`].
     pub without_identity: Option<String>,
     /// Lowercased question words the base does not know at all (no index term, synonym or
-    /// typo fix), numbers left out.
+    /// typo fix), numbers, chat fillers and what the asker says they are ("I'm a nurse") left
+    /// out.
     pub unknown_words: Vec<String>,
 }
 
@@ -460,9 +507,10 @@ impl Lexical {
         result.unknown_words = slots
             .iter()
             .filter(|s| s.alternatives.is_empty())
+            .filter(|s| !describes_the_asker(question, s.span.start))
             .filter_map(|s| question.get(s.span.clone()))
-            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
             .map(str::to_lowercase)
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()) && !FILLERS.contains(&w.as_str()))
             .collect();
         result.unknown_names = slots
             .iter()
@@ -669,7 +717,8 @@ impl Lexical {
                 });
                 continue;
             }
-            if let Some(fix) = self.correct(word) {
+            // A name ("MIT") is not an abbreviation of a base word ("mitigation").
+            if let Some(fix) = self.correct(word, !name) {
                 let weight = self.idf(&fix.stem);
                 slots.push(Slot {
                     span: span.clone(),
@@ -722,13 +771,14 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
-    /// The known word an unknown one stands for: a typo's closest word, else the word it
-    /// abbreviates.
-    fn correct(&self, word: &str) -> Option<&VocabWord> {
+    /// The known word an unknown one stands for: a typo's closest word, else (when
+    /// `may_abbreviate`) the word it abbreviates.
+    fn correct(&self, word: &str, may_abbreviate: bool) -> Option<&VocabWord> {
         if self.surface_known.contains(word) {
             return None;
         }
-        self.typo_fix(word).or_else(|| self.expansion(word))
+        self.typo_fix(word)
+            .or_else(|| may_abbreviate.then(|| self.expansion(word)).flatten())
     }
 
     /// The most frequent base word `word` abbreviates ("sal", "lvl", "certs"), if any.
@@ -828,6 +878,27 @@ fn introduces_the_asker(question: &str, at: usize) -> bool {
     )
 }
 
+/// Whether the word starting at byte `at` tells what the asker is or was ("I'm a nurse",
+/// "as a teacher", "I've been an accountant"): their background, not the question's topic.
+fn describes_the_asker(question: &str, at: usize) -> bool {
+    if introduces_the_asker(question, at) {
+        return true;
+    }
+    let before = question.get(..at).unwrap_or_default().to_lowercase();
+    let mut words = before
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .filter(|w| !w.is_empty())
+        .rev();
+    let mut previous = words.next().unwrap_or_default();
+    if matches!(previous, "a" | "an") {
+        previous = words.next().unwrap_or_default();
+    }
+    matches!(
+        previous,
+        "i'm" | "i’m" | "im" | "am" | "as" | "was" | "been" | "from"
+    )
+}
+
 fn bm25_idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
@@ -875,6 +946,9 @@ mod tests {
         assert!(introduces_the_asker("I'm Priya from Pune", 14));
         assert!(introduces_the_asker("I'm Priya from Pune", 4));
         assert!(!introduces_the_asker("how does Google hire", 9));
+        assert!(describes_the_asker("I'm a nurse, can I switch?", 6));
+        assert!(describes_the_asker("as an accountant, can I switch?", 6));
+        assert!(!describes_the_asker("what interview questions", 5));
         let shouting = "HOW MUCH DO THEY PAY IN THE US";
         assert!(
             !written_as_name(shouting, &(4..8)),

@@ -10,7 +10,7 @@
 //! ask).
 //!
 //! Every vector is compared **without most of the base's common direction**: the mean of
-//! its passage vectors, of which [`COMMON_SHARE`] is projected out of passage and question
+//! its vectors (passages' and `questions.toml`'s), of which [`COMMON_SHARE`] is projected out of passage and question
 //! vectors alike. A base about one career is one topic, so every passage shares a large
 //! component ("ML architects"), and any question that mentions the career is close to every
 //! passage through it alone, whether the base answers it (salaries) or not (visas, interview
@@ -192,7 +192,7 @@ impl SemanticIndex {
     /// measures it.
     pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
         let (mut vectors, _) = self.queries.embed(&self.embedder, &[text.to_string()])?;
-        let mut best = 0.0f32;
+        let mut best = f32::MIN;
         for v in &mut vectors {
             remove_common(v, &self.common);
             for ((p, _), &discount) in self
@@ -205,7 +205,8 @@ impl SemanticIndex {
                 best = best.max(cosine(v, p) - discount);
             }
         }
-        Ok(best)
+        // No row for `ord` (it cannot happen for a ranked passage): nothing is near.
+        Ok(if best == f32::MIN { 0.0 } else { best })
     }
 
     /// Cosine similarity of the question to every passage (by passage index). `corrected`
