@@ -324,9 +324,6 @@ pub struct LexicalResult {
     pub unknown_names: Vec<String>,
     /// Words in the question.
     pub words: usize,
-    /// The question without the words most passages share (see [`IDENTITY_SHARE`]), when
-    /// it had some and still asks something; for [`super::fuse::beyond_the_base`].
-    pub without_identity: Option<String>,
     /// Lowercased question words the base does not know at all (no index term, synonym or
     /// typo fix), numbers, chat fillers and what the asker says they are ("I'm a nurse") left
     /// out.
@@ -503,7 +500,6 @@ impl Lexical {
             .sum();
         result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
         result.words = question.split_whitespace().count();
-        result.without_identity = self.without_identity(&mut analyzers, question);
         result.unknown_words = slots
             .iter()
             .filter(|s| s.alternatives.is_empty())
@@ -754,7 +750,11 @@ impl Lexical {
     /// `question` without the words in at least [`IDENTITY_SHARE`] of passages; `None` when
     /// it has none, or when only function words and numbers would be left ("what is an ML
     /// architect" asks about the identity itself).
-    fn without_identity(&self, analyzers: &mut Analyzers, question: &str) -> Option<String> {
+    ///
+    /// Asked only for short questions that might be refused (see
+    /// [`super::fuse::beyond_the_base`]), not in every search.
+    pub fn without_identity(&self, question: &str) -> Option<String> {
+        let mut analyzers = self.analyzers.clone();
         let limit = ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2);
         let mut kept: Vec<&str> = Vec::new();
         let mut dropped = false;

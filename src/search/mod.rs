@@ -225,7 +225,9 @@ impl Engine {
             fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
-                if let Some(refusal) = asks_beyond_the_base(index, &lexical, best) {
+                if let Some(refusal) =
+                    asks_beyond_the_base(index, &self.lexical, question, &lexical, best)
+                {
                     decision = refusal;
                 }
             }
@@ -301,13 +303,14 @@ impl Engine {
 /// when the question uses a real word the base does not, which most never do.
 fn asks_beyond_the_base(
     index: &SemanticIndex,
+    words: &lexical::Lexical,
+    question: &str,
     lexical: &lexical::LexicalResult,
     best: &Signals,
 ) -> Option<Decision> {
     if !fuse::may_be_beyond_the_base(best, lexical) {
         return None;
     }
-    let rest = lexical.without_identity.as_deref()?;
     let foreign: Vec<&str> = lexical
         .unknown_words
         .iter()
@@ -317,7 +320,8 @@ fn asks_beyond_the_base(
     if foreign.is_empty() {
         return None;
     }
-    match index.similarity_to(rest, best.ord) {
+    let rest = words.without_identity(question)?;
+    match index.similarity_to(&rest, best.ord) {
         Ok(rest_similarity) => fuse::beyond_the_base(best, rest_similarity, &foreign, lexical),
         Err(e) => {
             tracing::error!(error = %e, "semantic check failed; answering");
@@ -419,7 +423,7 @@ mod tests {
             "+++\nid = \"a\"\ntitle = \"A\"\n+++\n## ML architect pay\nAn ML architect earns well.\n## ML architect skills\nAn ML architect knows Kubernetes.\n## Books\nRead widely.\n",
         )];
         let e = engine_of(&files);
-        let rest = |q: &str| e.lexical.search(q).without_identity;
+        let rest = |q: &str| e.lexical.without_identity(q);
         assert_eq!(
             rest("what interview questions do ML architects get?").as_deref(),
             Some("what interview questions do get")

@@ -10,8 +10,8 @@
 //! ask).
 //!
 //! Every vector is compared **without most of the base's common direction**: the mean of
-//! its vectors (passages' and `questions.toml`'s), of which [`COMMON_SHARE`] is projected out of passage and question
-//! vectors alike. A base about one career is one topic, so every passage shares a large
+//! its vectors (passages' and `questions.toml`'s), of which [`COMMON_SHARE`] is projected
+//! out of passage and question vectors alike. A base about one career is one topic, so every passage shares a large
 //! component ("ML architects"), and any question that mentions the career is close to every
 //! passage through it alone, whether the base answers it (salaries) or not (visas, interview
 //! questions). Without it, what is compared is what is specific to each passage. On the
