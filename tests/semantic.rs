@@ -327,3 +327,59 @@ fn the_disk_cache_survives_a_restart() {
     assert_eq!(first, second);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The half-precision word-piece table (`embed/encoder.rs`) changes the vectors by no more
+/// than rounding: each is compared with candle's own all-f32 `BertModel` on the same word
+/// pieces, with the model card's mean pooling and normalisation.
+#[test]
+fn half_precision_word_pieces_make_the_same_vectors() {
+    use candle_core::{DType, Device, Tensor};
+    use candle_transformers::models::bert::{BertModel, Config};
+    use careerbot::embed::{fetch, Embedder};
+
+    let dir = fetch::model_dir(
+        None,
+        &fetch::default_cache_root(),
+        &fetch::MINILM,
+        &fetch::Endpoints::from_env(),
+    )
+    .unwrap();
+    let ours = Embedder::load(&dir).unwrap();
+    let config: Config =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let vb = unsafe {
+        candle_nn::VarBuilder::from_mmaped_safetensors(
+            &[dir.join("model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
+    }
+    .unwrap();
+    let reference = BertModel::load(vb, &config).unwrap();
+    let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    // One text at a time, unpadded: every token is real, so the plain mean is the pooling.
+    tokenizer.with_padding(None);
+
+    let texts = [
+        "how much do ml architects earn in bangalore?",
+        "Kubeflow, MLflow and a feature store",
+        "ok",
+    ];
+    let vectors = ours.embed(&texts).unwrap();
+    for (text, vector) in texts.iter().zip(&vectors) {
+        let encoding = tokenizer.encode(*text, true).unwrap();
+        let ids = Tensor::new(encoding.get_ids(), &Device::Cpu)
+            .unwrap()
+            .unsqueeze(0)
+            .unwrap();
+        let hidden = reference
+            .forward(&ids, &ids.zeros_like().unwrap(), None)
+            .unwrap();
+        let mean = hidden.mean(1).unwrap().squeeze(0).unwrap();
+        let mean: Vec<f32> = mean.to_vec1().unwrap();
+        let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let cosine: f32 = mean.iter().zip(vector).map(|(a, b)| a * b / norm).sum();
+        assert!(cosine > 0.9999, "{text:?}: cosine {cosine}");
+        assert!(cosine < 1.0001, "{text:?}: cosine {cosine}");
+    }
+}

@@ -13,14 +13,14 @@
 //! restarts is [`cache`]'s.
 
 pub mod cache;
+mod encoder;
 pub mod fetch;
 mod weights;
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// The model the shipped configuration uses.
@@ -30,7 +30,10 @@ pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
 /// and it halves the cost of a long input against the model card's 256.
 pub const MAX_TOKENS: usize = 128;
 /// Texts embedded in one forward pass when embedding many (padding to the longest in a batch).
-const BATCH: usize = 16;
+/// Small, because a pass holds its activations (attention scores are batch x 12 heads x
+/// 128 x 128 floats, several copies per layer): 16 took the first embedding of the shipped
+/// base to a 196 MiB peak, 4 to 117 MiB, in the same time (docs/PERFORMANCE.md).
+const BATCH: usize = 4;
 
 /// The three files a model directory must hold.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -74,7 +77,7 @@ fn device() -> Device {
 /// A loaded sentence-embedding model. Loaded once per process and shared (`Arc`) by every
 /// engine generation and every shard: the weights are the expensive part.
 pub struct Embedder {
-    model: BertModel,
+    model: encoder::Encoder,
     tokenizer: Tokenizer,
     device: Device,
     dims: usize,
@@ -140,9 +143,10 @@ impl Embedder {
         let weights_path = dir.join("model.safetensors");
         let id = model_id(&config_text, &read(&tokenizer_path)?, &weights_path)?;
         let device = device();
-        let tensors = weights::load(&weights_path, &device)?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(vb, &config)?;
+        let tensors = weights::load(&weights_path, &device, |name| {
+            name.ends_with(encoder::WORD_PIECES)
+        })?;
+        let model = encoder::Encoder::load(tensors, &config, &device)?;
         Ok(Embedder {
             model,
             tokenizer,
@@ -207,10 +211,9 @@ impl Embedder {
             .collect::<Result<_, _>>()?;
         let ids = Tensor::stack(&ids, 0)?;
         let mask = Tensor::stack(&masks, 0)?;
-        let token_types = ids.zeros_like()?;
         // A panic in another pass leaves nothing half-done behind this lock: take it anyway.
         let turn = self.forward.lock().unwrap_or_else(|p| p.into_inner());
-        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
+        let hidden = self.model.forward(&ids, &mask)?;
         drop(turn);
         // Mean pooling over real tokens, then L2 normalisation.
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
@@ -261,6 +264,8 @@ fn model_id(config: &[u8], tokenizer: &[u8], weights: &Path) -> Result<String, E
         &size.to_le_bytes(),
         // Inputs are cut at this length, so it shapes every vector too.
         &(MAX_TOKENS as u64).to_le_bytes(),
+        // So does the word-piece table's precision (`encoder`).
+        b"word pieces f16",
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);

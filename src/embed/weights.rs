@@ -8,7 +8,9 @@
 //! The format: an 8-byte little-endian header length, a JSON header naming each tensor's
 //! dtype, shape and byte range, then the data. `F32` and `I64` tensors are read (the pinned
 //! model has both: its weights, and position ids candle does not use); other dtypes are
-//! refused with the tensor's name.
+//! refused with the tensor's name. The caller may ask for some F32 tensors to be kept as F16
+//! (`encoder` keeps its word-piece table that way): they are narrowed as they are read, so
+//! the wide copy never exists whole.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -29,8 +31,12 @@ struct Entry {
     data_offsets: [u64; 2],
 }
 
-/// Every tensor in the file, by name.
-pub fn load(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, EmbedError> {
+/// Every tensor in the file, by name; the F32 tensors whose name `keep_half` accepts as F16.
+pub fn load(
+    path: &Path,
+    device: &Device,
+    keep_half: impl Fn(&str) -> bool,
+) -> Result<HashMap<String, Tensor>, EmbedError> {
     let bad = |message: String| EmbedError::BadFile {
         path: path.to_path_buf(),
         message,
@@ -77,7 +83,13 @@ pub fn load(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, Emb
             )));
         }
         file.seek(SeekFrom::Start(data_start + begin)).map_err(io)?;
-        let tensor = if width == 4 {
+        let tensor = if width == 4 && keep_half(&name) {
+            let values = read_values(&mut file, elements, |b| {
+                half::f16::from_f32(f32::from_le_bytes(b))
+            })
+            .map_err(io)?;
+            Tensor::from_vec(values, entry.shape, device)?
+        } else if width == 4 {
             let values = read_values(&mut file, elements, f32::from_le_bytes).map_err(io)?;
             Tensor::from_vec(values, entry.shape, device)?
         } else {
@@ -138,9 +150,11 @@ mod tests {
             r#"{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}"#,
             &data,
         );
-        let t = load(&ok, &Device::Cpu).unwrap();
+        let t = load(&ok, &Device::Cpu, |name| name == "b").unwrap();
         assert_eq!(t["a"].to_vec2::<f32>().unwrap(), [[1.0, 2.0], [3.0, 4.0]]);
-        assert_eq!(t["b"].to_vec1::<f32>().unwrap(), [5.0, 6.0]);
+        assert_eq!(t["b"].dtype(), candle_core::DType::F16);
+        let b = t["b"].to_dtype(candle_core::DType::F32).unwrap();
+        assert_eq!(b.to_vec1::<f32>().unwrap(), [5.0, 6.0]);
 
         for (header, why) in [
             (
@@ -162,7 +176,7 @@ mod tests {
             (r#"not json"#, "header"),
         ] {
             let path = file_with(header, &data);
-            let err = load(&path, &Device::Cpu).unwrap_err().to_string();
+            let err = load(&path, &Device::Cpu, |_| true).unwrap_err().to_string();
             assert!(err.contains(path.to_str().unwrap()), "{why}: {err}");
             let _ = std::fs::remove_file(path);
         }
