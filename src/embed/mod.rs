@@ -178,6 +178,12 @@ impl Embedder {
                 .any(|end| word.strip_suffix(end).is_some_and(known))
     }
 
+    /// Whether `word` is, exactly, a whole word of the model's vocabulary (no ending taken
+    /// off, unlike [`Embedder::knows_word`]: "wats" is not a word because "wat" is one).
+    pub fn is_whole_word(&self, word: &str) -> bool {
+        self.tokenizer.token_to_id(&word.to_lowercase()).is_some()
+    }
+
     /// Unit-length vectors for `texts`, in order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // Similar lengths in one batch waste less work on padding.

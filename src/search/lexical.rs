@@ -82,6 +82,19 @@ const STOPWORDS: &[&str] = &[
     "thanks", "thank", "pls", "plz", "expect", "anyone", "someone",
 ];
 
+/// Says whether a word is a real word of the language (not a typo). The hybrid engine
+/// passes the model's vocabulary ([`Lexical::with_real_words`]); without a model there is
+/// none, and every unknown word may be a typo.
+pub type RealWords = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A real word at least this long is never read as a typo or an abbreviation of a base word:
+/// "consultant" is not "constant", "higher" not "high", "under" not "understand" (an
+/// abbreviation), so a question about what the base does not cover keeps the word that
+/// says so. Shorter real words still are ("form" may be a slip for "from"); at 6 letters,
+/// the calibration sets lost no right answer and two near-domain questions more were
+/// refused, at 4 one right answer was lost (docs/QUALITY.md).
+const REAL_WORD_LETTERS: usize = 6;
+
 /// Words of chat that say nothing about what is asked: greetings, forms of address, hedges
 /// ("hey guys", "okay so", "honestly"). Searched like any word, but never taken for the topic
 /// of a question the base does not cover ([`LexicalResult::unknown_words`]).
@@ -250,8 +263,9 @@ fn slot_key(question: &str, slot: &Slot) -> Vec<String> {
     }
 }
 
+/// An English function word, or a Hindi one typed in Latin letters (see `hinglish`).
 fn is_stopword(word: &str) -> bool {
-    STOPWORDS.contains(&word)
+    STOPWORDS.contains(&word) || super::hinglish::is_glossary_word(word)
 }
 
 /// A known surface word for typo correction.
@@ -289,6 +303,9 @@ pub struct Lexical {
     max_idf: f32,
     /// Number of passages indexed.
     passages: usize,
+    /// Whole words of a dictionary (the model's vocabulary), when there is one: see
+    /// [`RealWords`].
+    real_words: Option<RealWords>,
     /// Salary bands and the passage each one became, for the stated-experience boost.
     band_ords: Vec<(crate::knowledge::SalaryBand, Option<usize>)>,
     /// "4 years", "7+ yrs": experience stated in a question.
@@ -441,6 +458,7 @@ impl Lexical {
         let n = kb.passages.len() as f32;
         let max_idf = bm25_idf(n, 0.0);
         Ok(Lexical {
+            real_words: None,
             passages: kb.passages.len(),
             band_ords: kb
                 .salary
@@ -771,10 +789,21 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
+    /// The same index, with a dictionary of real words that are never corrected.
+    pub fn with_real_words(mut self, real_words: RealWords) -> Lexical {
+        self.real_words = Some(real_words);
+        self
+    }
+
     /// The known word an unknown one stands for: a typo's closest word, else (when
     /// `may_abbreviate`) the word it abbreviates.
     fn correct(&self, word: &str, may_abbreviate: bool) -> Option<&VocabWord> {
         if self.surface_known.contains(word) {
+            return None;
+        }
+        if word.chars().count() >= REAL_WORD_LETTERS
+            && self.real_words.as_ref().is_some_and(|known| known(word))
+        {
             return None;
         }
         self.typo_fix(word)

@@ -13,6 +13,7 @@
 
 pub mod fuse;
 pub mod highlight;
+mod hinglish;
 pub mod lexical;
 pub mod semantic;
 mod typo;
@@ -132,7 +133,9 @@ impl Engine {
     /// A hybrid engine: lexical plus sentence embeddings of every passage (from the model's
     /// cache where the same text was embedded before).
     pub fn build_hybrid(kb: KnowledgeBase, model: &SemanticModel) -> Result<Engine, SearchError> {
-        let lexical = lexical::Lexical::build(&kb)?;
+        let embedder = model.embedder.clone();
+        let lexical = lexical::Lexical::build(&kb)?
+            .with_real_words(Arc::new(move |word: &str| embedder.is_whole_word(word)));
         let semantic = SemanticIndex::build(&kb, model)?;
         Ok(Engine {
             kb,
@@ -210,7 +213,10 @@ impl Engine {
             .filter(|_| self.mode != Retrieval::Lexical);
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
-            match index.similarities(question, corrected.as_deref()) {
+            // A Hinglish question is also read in English (typo fixes included).
+            let for_model =
+                hinglish::in_english(corrected.as_deref().unwrap_or(question)).or(corrected);
+            match index.similarities(question, for_model.as_deref()) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     // The model failed on this text (it should not): fall back to the
@@ -412,6 +418,36 @@ mod tests {
         let a = e.ask("entry lvl sal", 3);
         assert_eq!(a.did_you_mean.as_deref(), Some("entry level salary"));
         assert_eq!(a.hits[0].id, "pay/salary-for-freshers");
+    }
+
+    /// With a dictionary, a long real word is the user's word, not a typo of the base's:
+    /// "senator" is not "senior", and stays a word the base does not use.
+    #[test]
+    fn long_real_words_are_not_corrected() {
+        let mut e = engine();
+        let a = e.ask("senator salary", 3);
+        assert_eq!(a.did_you_mean.as_deref(), Some("senior salary"), "{a:?}");
+        let real: lexical::RealWords = Arc::new(|w: &str| matches!(w, "senator" | "sal"));
+        e.lexical = e.lexical.with_real_words(real);
+        let a = e.ask("senator salary", 3);
+        assert_eq!(a.did_you_mean, None, "{a:?}");
+        let r = e.lexical.search("senator salary");
+        assert_eq!(r.unknown_words, ["senator"]);
+        // Shorter than six letters: still read as the base's word, even when it is a real
+        // word ("sal" is a name).
+        assert_eq!(
+            e.ask("entry lvl sal", 3).did_you_mean.as_deref(),
+            Some("entry level salary")
+        );
+    }
+
+    /// Hinglish function words are neither topics nor unknown words.
+    #[test]
+    fn hinglish_grammar_is_not_a_topic() {
+        let e = engine();
+        let r = e.lexical.search("senior ko kitna salary milta hai yaar");
+        assert!(r.unknown_words.is_empty(), "{:?}", r.unknown_words);
+        assert_eq!(r.unknown_share, 0.0);
     }
 
     /// The words in half the passages or more are the base's identity, left out of the
