@@ -79,8 +79,9 @@ const BEYOND_SIMILARITY: f32 = 0.32;
 const BEYOND_DROP: f32 = 0.1;
 /// Shorter unknown words are slang or fragments ("til", "lol", "1b"), not topics.
 pub const FOREIGN_WORD_LETTERS: usize = 4;
-/// Added to the salary band covering the years the question states.
-const STATED_BAND_BONUS: f32 = 0.15;
+/// Added to a passage the question points at by a number: the salary band covering the
+/// years it states, the numbered section it names ("phase 0"; see `search::pointers`).
+const POINTED_BONUS: f32 = 0.15;
 
 /// How one passage scored, shown by `ask --explain` and in `ask --json` per hit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -140,7 +141,7 @@ impl Retrieval {
 pub fn fuse(
     lexical: &LexicalResult,
     similarities: Option<&[f32]>,
-    stated_band: Option<usize>,
+    pointed: &[usize],
     mode: Retrieval,
 ) -> (Vec<Signals>, Decision) {
     let similarities = similarities.filter(|_| mode != Retrieval::Lexical);
@@ -182,8 +183,8 @@ pub fn fuse(
                     let mut fused = semantic;
                     if mode == Retrieval::Hybrid {
                         fused += COVERAGE_WEIGHT * coverage;
-                        if stated_band == Some(ord) {
-                            fused += STATED_BAND_BONUS;
+                        if pointed.contains(&ord) {
+                            fused += POINTED_BONUS;
                         }
                     }
                     Signals {

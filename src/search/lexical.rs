@@ -37,7 +37,9 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, Searcher, TantivyDocument, Term};
 
-use crate::knowledge::{salary_band_passage_id, KnowledgeBase};
+use crate::knowledge::KnowledgeBase;
+
+use super::pointers::Pointers;
 
 use super::typo::{abbreviates, letter_mask, osa_within};
 use super::SearchError;
@@ -306,10 +308,8 @@ pub struct Lexical {
     /// Whole words of a dictionary (the model's vocabulary), when there is one: see
     /// [`RealWords`].
     real_words: Option<RealWords>,
-    /// Salary bands and the passage each one became, for the stated-experience boost.
-    band_ords: Vec<(crate::knowledge::SalaryBand, Option<usize>)>,
-    /// "4 years", "7+ yrs": experience stated in a question.
-    years_pattern: regex::Regex,
+    /// Years of experience and numbered sections a question points at.
+    pointers: Pointers,
 }
 
 /// One passage the lexical search found.
@@ -460,16 +460,7 @@ impl Lexical {
         Ok(Lexical {
             real_words: None,
             passages: kb.passages.len(),
-            band_ords: kb
-                .salary
-                .bands
-                .iter()
-                .map(|b| {
-                    let id = salary_band_passage_id(b);
-                    let ord = kb.passages.iter().position(|p| p.id == id);
-                    (b.clone(), ord)
-                })
-                .collect(),
+            pointers: Pointers::build(kb),
             fields,
             searcher,
             _reader: reader,
@@ -482,8 +473,6 @@ impl Lexical {
             acronyms,
             synonyms,
             max_idf,
-            years_pattern: regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:years?|yrs?|yoe)\b")
-                .expect("static pattern"),
         })
     }
 
@@ -586,7 +575,7 @@ impl Lexical {
                 return result;
             }
         };
-        let stated_band = self.stated_band(question);
+        let pointed = self.pointers.pointed_at(question);
         for (score, addr) in found {
             let Some(ord) = self
                 .ords
@@ -612,9 +601,9 @@ impl Lexical {
                 .sum();
             let coverage = (covered / total_weight).clamp(0.0, 1.0);
             let mut score = score * (0.5 + coverage);
-            // "I have 4 years of experience": the band covering the stated years outranks
-            // the other bands, which match the same words.
-            if stated_band == Some(ord) {
+            // "I have 4 years of experience", "phase 0": the band covering the stated years,
+            // the section named, outranks the others, which match the same words.
+            if pointed.contains(&ord) {
                 score *= 2.0;
             }
             result.ranked.push(LexicalScore {
@@ -629,17 +618,9 @@ impl Lexical {
         result
     }
 
-    /// The salary-band passage covering the years of experience stated in `question`.
-    pub fn stated_band(&self, question: &str) -> Option<usize> {
-        let years = self
-            .years_pattern
-            .captures(question)
-            .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().parse::<u32>().ok())?;
-        self.band_ords
-            .iter()
-            .find(|(b, _)| b.covers_years(years))
-            .and_then(|(_, ord)| *ord)
+    /// The passages `question` points at by a number (see [`Pointers`]).
+    pub fn pointed_at(&self, question: &str) -> Vec<usize> {
+        self.pointers.pointed_at(question)
     }
 
     /// Splits a question into weighted slots: synonyms, known words, corrections, unknowns.

@@ -15,6 +15,7 @@ pub mod fuse;
 pub mod highlight;
 mod hinglish;
 pub mod lexical;
+mod pointers;
 pub mod semantic;
 mod typo;
 
@@ -226,9 +227,9 @@ impl Engine {
                 }
             }
         });
-        let stated_band = self.lexical.stated_band(question);
+        let pointed = self.lexical.pointed_at(question);
         let (ranked, mut decision) =
-            fuse::fuse(&lexical, similarities.as_deref(), stated_band, self.mode);
+            fuse::fuse(&lexical, similarities.as_deref(), &pointed, self.mode);
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if let Some(refusal) =
