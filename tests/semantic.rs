@@ -166,6 +166,11 @@ fn a_question_beyond_the_base_in_its_domain_is_refused() {
         "I'm a nurse, can I become an ML architect?",
         "is ML architect a good career",
         "which textbooks should an aspiring ml architect read",
+        // Words the base never uses, but not what is asked: the question means nearly the
+        // same without them ("till", "stuff"). Both from the calibration sets; refused
+        // before `fuse::CENTRAL_WORD_SIMILARITY`.
+        "how many yrs till i can be ml architect realistically",
+        "what deep learning stuff am I expected to already be comfy with",
     ] {
         assert!(engine.ask(q, 3).answered, "{q}");
     }

@@ -327,14 +327,46 @@ fn asks_beyond_the_base(
     if foreign.is_empty() {
         return None;
     }
+    // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
+    // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
+    let variants: Vec<String> = foreign.iter().map(|w| without_word(question, w)).collect();
+    let kept = match index.similarities_between(question, &variants) {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, "semantic check failed; answering");
+            return None;
+        }
+    };
+    let central: Vec<&str> = foreign
+        .iter()
+        .zip(kept)
+        .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
+        .map(|(w, _)| *w)
+        .collect();
+    if central.is_empty() {
+        return None;
+    }
     let rest = words.without_identity(question)?;
     match index.similarity_to(&rest, best.ord) {
-        Ok(rest_similarity) => fuse::beyond_the_base(best, rest_similarity, &foreign, lexical),
+        Ok(rest_similarity) => fuse::beyond_the_base(best, rest_similarity, &central, lexical),
         Err(e) => {
             tracing::error!(error = %e, "semantic check failed; answering");
             None
         }
     }
+}
+
+/// `question` without the whitespace-separated tokens that are `word` (ignoring case and
+/// the punctuation around it).
+fn without_word(question: &str, word: &str) -> String {
+    question
+        .split_whitespace()
+        .filter(|t| {
+            !t.trim_matches(|c: char| !c.is_alphanumeric())
+                .eq_ignore_ascii_case(word)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The question as the engine reads it: composed (NFC), so a decomposed "résumé" typed on
@@ -440,6 +472,15 @@ mod tests {
             e.ask("entry lvl sal", 3).did_you_mean.as_deref(),
             Some("entry level salary")
         );
+    }
+
+    #[test]
+    fn a_word_is_taken_out_with_its_punctuation() {
+        assert_eq!(
+            without_word("Visa? can I get an H-1B visa, as an architect", "visa"),
+            "can I get an H-1B as an architect"
+        );
+        assert_eq!(without_word("nothing here", "visa"), "nothing here");
     }
 
     /// Hinglish function words are neither topics nor unknown words.

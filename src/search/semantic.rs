@@ -209,6 +209,27 @@ impl SemanticIndex {
         Ok(if best == f32::MIN { 0.0 } else { best })
     }
 
+    /// Cosine similarity of `text` to each of `others`, measured as between questions: all
+    /// embedded in one pass (through the question cache), without the base's common
+    /// direction.
+    pub fn similarities_between(
+        &self,
+        text: &str,
+        others: &[String],
+    ) -> Result<Vec<f32>, EmbedError> {
+        let texts: Vec<String> = std::iter::once(text.to_string())
+            .chain(others.iter().cloned())
+            .collect();
+        let (mut vectors, _) = self.queries.embed(&self.embedder, &texts)?;
+        for v in &mut vectors {
+            remove_common(v, &self.common);
+        }
+        let Some((first, rest)) = vectors.split_first() else {
+            return Ok(Vec::new());
+        };
+        Ok(rest.iter().map(|v| cosine(first, v)).collect())
+    }
+
     /// Cosine similarity of the question to every passage (by passage index). `corrected`
     /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
     pub fn similarities(
