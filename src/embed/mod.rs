@@ -29,11 +29,13 @@ pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
 /// also embedded in chunks (see `search::semantic`), so nothing is lost by cutting here,
 /// and it halves the cost of a long input against the model card's 256.
 pub const MAX_TOKENS: usize = 128;
-/// Texts embedded in one forward pass when embedding many (padding to the longest in a batch).
-/// Small, because a pass holds its activations (attention scores are batch x 12 heads x
-/// 128 x 128 floats, several copies per layer): 16 took the first embedding of the shipped
-/// base to a 196 MiB peak, 4 to 117 MiB, in the same time (docs/PERFORMANCE.md).
-const BATCH: usize = 4;
+/// Word pieces (padding included) embedded in one forward pass when embedding many texts.
+/// A pass holds its activations (attention scores alone are texts x 12 heads x length^2
+/// floats, several copies per layer), so the budget bounds the memory: 16 texts of up to
+/// 128 pieces per pass took the first embedding of the shipped base to a 196 MiB peak,
+/// 4 (this budget) to 117 MiB, in the same time (docs/PERFORMANCE.md). Short texts
+/// still go many to a pass: a question, its rest and its variants are one pass, not two.
+const PASS_TOKENS: usize = 4 * MAX_TOKENS;
 
 /// The three files a model directory must hold.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -190,11 +192,22 @@ impl Embedder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH) {
+        let mut start = 0;
+        while start < order.len() {
+            // Sorted by length, so the last text of a pass is its longest: each pass takes
+            // as many as fit the budget padded to that length (at least one).
+            let mut end = start + 1;
+            while end < order.len()
+                && (end + 1 - start) * estimated_pieces(texts[order[end]]) <= PASS_TOKENS
+            {
+                end += 1;
+            }
+            let chunk = &order[start..end];
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
             for (vector, &i) in self.embed_batch(&batch)?.into_iter().zip(chunk) {
                 out[i] = vector;
             }
+            start = end;
         }
         Ok(out)
     }
@@ -203,6 +216,7 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
+        PASSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -230,6 +244,14 @@ impl Embedder {
         let unit = mean.broadcast_div(&norm)?;
         Ok(unit.to_vec2::<f32>()?)
     }
+}
+
+pub static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Word pieces `text` will take, roughly (English averages about four bytes a piece), with
+/// the two markers BERT adds; at most [`MAX_TOKENS`], where inputs are cut.
+fn estimated_pieces(text: &str) -> usize {
+    (text.len() / 4 + 2).min(MAX_TOKENS)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {

@@ -301,7 +301,13 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
 /// a short question its best passage does not cover. Checked first because embedding the
 /// rest of a long message would cost as much as the message itself.
 pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
-    lexical.words <= NAMES_DECIDE_WORDS && best.coverage < MIN_COVERAGE
+    is_short(lexical) && best.coverage < MIN_COVERAGE
+}
+
+/// Whether a question is short enough for what it names or asks about to be its topic; in
+/// a longer message such words are context ("I'm a student in Pune").
+pub fn is_short(lexical: &LexicalResult) -> bool {
+    lexical.words <= NAMES_DECIDE_WORDS
 }
 
 /// The refusal of a short question answered only through the base's identity words:

@@ -107,15 +107,25 @@ const GLOSSARY: &[(&str, &str)] = &[
 /// A question is read as Hinglish when it has at least this many glossary words.
 pub const MIN_WORDS: usize = 2;
 
+/// The English rendering of `word` (any case), if the glossary has it.
 fn english_of(word: &str) -> Option<&'static str> {
-    let word = word.to_lowercase();
+    // Glossary words are short ASCII: anything else is not one, without lowercasing it.
+    if word.len() > 8 || !word.is_ascii() {
+        return None;
+    }
+    let mut lower = [0u8; 8];
+    let lower = &mut lower[..word.len()];
+    lower.copy_from_slice(word.as_bytes());
+    lower.make_ascii_lowercase();
+    let lower = std::str::from_utf8(lower).ok()?;
     GLOSSARY
         .iter()
-        .find(|(hindi, _)| *hindi == word)
+        .find(|(hindi, _)| *hindi == lower)
         .map(|(_, english)| *english)
 }
 
-/// Whether `word` (a lowercase token) is one of the glossary's Hindi function words.
+/// Whether `word` is one of the glossary's Hindi function words (called for every word
+/// the lexical side reads, so it allocates nothing).
 pub fn is_glossary_word(word: &str) -> bool {
     english_of(word).is_some()
 }
@@ -163,5 +173,8 @@ mod tests {
         assert_eq!(in_english("what did Ka Wai Lee write about MLOps"), None);
         assert!(!is_glossary_word("me") && !is_glossary_word("to"));
         assert!(is_glossary_word("Kitna"));
+        assert!(!is_glossary_word("kitnaaaaaa") && !is_glossary_word("é"));
+        // Every entry fits the lookup's limits.
+        assert!(GLOSSARY.iter().all(|(h, _)| h.len() <= 8 && h.is_ascii()));
     }
 }

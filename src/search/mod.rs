@@ -212,6 +212,10 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
+        // What the in-domain refusal would compare, for a short question with a foreign word.
+        let beyond = semantic
+            .filter(|_| self.mode == Retrieval::Hybrid)
+            .and_then(|index| beyond_inputs(index, &self.lexical, question, &lexical));
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
             // A Hinglish question is also read in English (typo fixes included).
@@ -230,11 +234,9 @@ impl Engine {
         let pointed = self.lexical.pointed_at(question);
         let (ranked, mut decision) =
             fuse::fuse(&lexical, similarities.as_deref(), &pointed, self.mode);
-        if decision.answered && self.mode == Retrieval::Hybrid {
-            if let (Some(index), Some(best)) = (semantic, ranked.first()) {
-                if let Some(refusal) =
-                    asks_beyond_the_base(index, &self.lexical, question, &lexical, best)
-                {
+        if decision.answered {
+            if let (Some(index), Some(best), Some(b)) = (semantic, ranked.first(), &beyond) {
+                if let Some(refusal) = asks_beyond_the_base(index, b, question, &lexical, best) {
                     decision = refusal;
                 }
             }
@@ -305,17 +307,23 @@ impl Engine {
     }
 }
 
-/// The refusal of a question the base answers only in name (see
-/// [`fuse::beyond_the_base`]): the similarity without the identity words is measured only
-/// when the question uses a real word the base does not, which most never do.
-fn asks_beyond_the_base(
+/// What the in-domain refusal compares (see [`fuse::beyond_the_base`]): the real words a
+/// short question uses that the base does not, the question without the base's identity
+/// words, and the question without each foreign word. `None` for most questions: long ones,
+/// and those whose every word the base knows.
+struct BeyondInputs<'q> {
+    foreign: Vec<&'q str>,
+    rest: String,
+    variants: Vec<String>,
+}
+
+fn beyond_inputs<'q>(
     index: &SemanticIndex,
     words: &lexical::Lexical,
     question: &str,
-    lexical: &lexical::LexicalResult,
-    best: &Signals,
-) -> Option<Decision> {
-    if !fuse::may_be_beyond_the_base(best, lexical) {
+    lexical: &'q lexical::LexicalResult,
+) -> Option<BeyondInputs<'q>> {
+    if !fuse::is_short(lexical) {
         return None;
     }
     let foreign: Vec<&str> = lexical
@@ -327,33 +335,54 @@ fn asks_beyond_the_base(
     if foreign.is_empty() {
         return None;
     }
+    let rest = words.without_identity(question)?;
+    let variants = foreign.iter().map(|w| without_word(question, w)).collect();
+    Some(BeyondInputs {
+        foreign,
+        rest,
+        variants,
+    })
+}
+
+/// The refusal of a question the base answers only in name (see
+/// [`fuse::beyond_the_base`]).
+fn asks_beyond_the_base(
+    index: &SemanticIndex,
+    inputs: &BeyondInputs,
+    question: &str,
+    lexical: &lexical::LexicalResult,
+    best: &Signals,
+) -> Option<Decision> {
+    if !fuse::may_be_beyond_the_base(best, lexical) {
+        return None;
+    }
+    let failed = |e: crate::embed::EmbedError| {
+        tracing::error!(error = %e, "semantic check failed; answering");
+    };
+    // The rest and the question without each foreign word, in one pass.
+    let texts: Vec<String> = std::iter::once(inputs.rest.clone())
+        .chain(inputs.variants.iter().cloned())
+        .collect();
+    index.embed_ahead(&texts).map_err(failed).ok()?;
+    let rest_similarity = index
+        .similarity_to(&inputs.rest, best.ord)
+        .map_err(failed)
+        .ok()?;
+    fuse::beyond_the_base(best, rest_similarity, &inputs.foreign, lexical)?;
     // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
     // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
-    let variants: Vec<String> = foreign.iter().map(|w| without_word(question, w)).collect();
-    let kept = match index.similarities_between(question, &variants) {
-        Ok(kept) => kept,
-        Err(e) => {
-            tracing::error!(error = %e, "semantic check failed; answering");
-            return None;
-        }
-    };
-    let central: Vec<&str> = foreign
+    let kept = index
+        .similarities_between(question, &inputs.variants)
+        .map_err(failed)
+        .ok()?;
+    let central: Vec<&str> = inputs
+        .foreign
         .iter()
         .zip(kept)
         .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
         .map(|(w, _)| *w)
         .collect();
-    if central.is_empty() {
-        return None;
-    }
-    let rest = words.without_identity(question)?;
-    match index.similarity_to(&rest, best.ord) {
-        Ok(rest_similarity) => fuse::beyond_the_base(best, rest_similarity, &central, lexical),
-        Err(e) => {
-            tracing::error!(error = %e, "semantic check failed; answering");
-            None
-        }
-    }
+    fuse::beyond_the_base(best, rest_similarity, &central, lexical)
 }
 
 /// `question` without the whitespace-separated tokens that are `word` (ignoring case and

@@ -8,6 +8,8 @@
 //! number is what the question is about, so the passage it names is lifted
 //! (`fuse::POINTED_BONUS`, and twice the BM25 score on the lexical side).
 
+use std::sync::OnceLock;
+
 use crate::knowledge::{salary_band_passage_id, KnowledgeBase, SalaryBand};
 
 /// Passages a question can point at, built with each knowledge base generation.
@@ -15,19 +17,32 @@ use crate::knowledge::{salary_band_passage_id, KnowledgeBase, SalaryBand};
 pub struct Pointers {
     /// Salary bands and the passage each one became.
     bands: Vec<(SalaryBand, Option<usize>)>,
-    /// "4 years", "7+ yrs": experience stated in a question.
-    years: regex::Regex,
+
     /// Numbered sections: the label's word and number as titled ("phase", "0"; "year",
     /// "3-4"), and the passage. Labels two titles share point nowhere.
     numbered: Vec<(String, String, usize)>,
-    /// A word and a number in a question or a title: "Phase 0", "year 3-4", "phase-2".
-    label: regex::Regex,
+}
+
+/// "4 years", "7+ yrs": experience stated in a question.
+fn years() -> &'static regex::Regex {
+    static YEARS: OnceLock<regex::Regex> = OnceLock::new();
+    YEARS.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:years?|yrs?|yoe)\b").expect("static pattern")
+    })
+}
+
+/// A word and a number in a question or a title: "Phase 0", "year 3-4", "phase-2".
+fn label() -> &'static regex::Regex {
+    static LABEL: OnceLock<regex::Regex> = OnceLock::new();
+    LABEL.get_or_init(|| {
+        regex::Regex::new(r"(?i)\b([a-z]+)[\s-]*(\d{1,2}(?:\s*[-–]\s*\d{1,2})?)")
+            .expect("static pattern")
+    })
 }
 
 impl Pointers {
     pub fn build(kb: &KnowledgeBase) -> Pointers {
-        let label = regex::Regex::new(r"(?i)\b([a-z]+)[\s-]*(\d{1,2}(?:\s*[-–]\s*\d{1,2})?)")
-            .expect("static pattern");
+        let label = label();
         let mut numbered: Vec<(String, String, usize)> = Vec::new();
         for (ord, p) in kb.passages.iter().enumerate() {
             // Only a label that starts the title names the section ("Phase 0: Foundation",
@@ -61,17 +76,14 @@ impl Pointers {
                     (b.clone(), kb.passages.iter().position(|p| p.id == id))
                 })
                 .collect(),
-            years: regex::Regex::new(r"(?i)\b(\d{1,2})\s*\+?\s*(?:years?|yrs?|yoe)\b")
-                .expect("static pattern"),
             numbered,
-            label,
         }
     }
 
     /// The passages `question` points at (usually none).
     pub fn pointed_at(&self, question: &str) -> Vec<usize> {
         let mut out: Vec<usize> = self.stated_band(question).into_iter().collect();
-        for c in self.label.captures_iter(question) {
+        for c in label().captures_iter(question) {
             let (word, number) = (c[1].to_lowercase(), normalise_number(&c[2]));
             for (w, n, ord) in &self.numbered {
                 if *w == word && *n == number && !out.contains(ord) {
@@ -84,8 +96,7 @@ impl Pointers {
 
     /// The salary-band passage covering the years of experience stated in `question`.
     fn stated_band(&self, question: &str) -> Option<usize> {
-        let years = self
-            .years
+        let years = years()
             .captures(question)
             .and_then(|c| c.get(1))
             .and_then(|m| m.as_str().parse::<u32>().ok())?;

@@ -188,6 +188,13 @@ impl SemanticIndex {
         self.embedder.knows_word(word)
     }
 
+    /// Embeds `texts` into the question cache in one forward pass, so the measures that
+    /// follow find them there: a pass has a fixed cost, so two short texts in one pass cost
+    /// about a third less than in two.
+    pub fn embed_ahead(&self, texts: &[String]) -> Result<(), EmbedError> {
+        self.queries.embed(&self.embedder, texts).map(|_| ())
+    }
+
     /// Cosine similarity of `text` to one passage (`ord`), as [`SemanticIndex::similarities`]
     /// measures it.
     pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
