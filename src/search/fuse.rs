@@ -27,9 +27,9 @@
 //! Decision (lexical-only, no model): the old rule, answer when the best passage covers at
 //! least [`MIN_COVERAGE`] of the question's weight.
 //!
-//! The constants were calibrated on the dev halves of the independent question sets
-//! (`tests/eval/independent-dev.jsonl`, `independent-dev-2.jsonl`); the test set
-//! (`independent-test.jsonl`) is only scored.
+//! The constants were calibrated on the independent calibration sets
+//! (`tests/eval/independent-dev.jsonl`, `-dev-2`, and since the sixth session `-dev-3`); the
+//! test set (`independent-test.jsonl`) is only scored.
 
 use serde::Serialize;
 
