@@ -212,10 +212,6 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
-        // What the in-domain refusal would compare, for a short question with a foreign word.
-        let beyond = semantic
-            .filter(|_| self.mode == Retrieval::Hybrid)
-            .and_then(|index| beyond_inputs(index, &self.lexical, question, &lexical));
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
             // A Hinglish question is also read in English (typo fixes included).
@@ -234,9 +230,11 @@ impl Engine {
         let pointed = self.lexical.pointed_at(question);
         let (ranked, mut decision) =
             fuse::fuse(&lexical, similarities.as_deref(), &pointed, self.mode);
-        if decision.answered {
-            if let (Some(index), Some(best), Some(b)) = (semantic, ranked.first(), &beyond) {
-                if let Some(refusal) = asks_beyond_the_base(index, b, question, &lexical, best) {
+        if decision.answered && self.mode == Retrieval::Hybrid {
+            if let (Some(index), Some(best)) = (semantic, ranked.first()) {
+                if let Some(refusal) =
+                    asks_beyond_the_base(index, &self.lexical, question, &lexical, best)
+                {
                     decision = refusal;
                 }
             }
@@ -345,10 +343,11 @@ fn beyond_inputs<'q>(
 }
 
 /// The refusal of a question the base answers only in name (see
-/// [`fuse::beyond_the_base`]).
+/// [`fuse::beyond_the_base`]). What it compares is worked out only for a short question
+/// its best passage does not cover, and embedded only when it uses a foreign word.
 fn asks_beyond_the_base(
     index: &SemanticIndex,
-    inputs: &BeyondInputs,
+    words: &lexical::Lexical,
     question: &str,
     lexical: &lexical::LexicalResult,
     best: &Signals,
@@ -356,6 +355,7 @@ fn asks_beyond_the_base(
     if !fuse::may_be_beyond_the_base(best, lexical) {
         return None;
     }
+    let inputs = beyond_inputs(index, words, question, lexical)?;
     let failed = |e: crate::embed::EmbedError| {
         tracing::error!(error = %e, "semantic check failed; answering");
     };
