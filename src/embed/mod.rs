@@ -34,7 +34,8 @@ pub const MAX_TOKENS: usize = 128;
 /// floats, several copies per layer), so the budget bounds the memory: 16 texts of up to
 /// 128 pieces per pass took the first embedding of the shipped base to a 196 MiB peak,
 /// 4 (this budget) to 117 MiB, in the same time (docs/PERFORMANCE.md). Short texts
-/// still go many to a pass: a question, its rest and its variants are one pass, not two.
+/// still go many to a pass (a question's rest and its variants without each foreign word,
+/// in `search`).
 const PASS_TOKENS: usize = 4 * MAX_TOKENS;
 
 /// The three files a model directory must hold.
@@ -216,7 +217,6 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        PASSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -245,8 +245,6 @@ impl Embedder {
         Ok(unit.to_vec2::<f32>()?)
     }
 }
-
-pub static PASSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Word pieces `text` will take, roughly (English averages about four bytes a piece), with
 /// the two markers BERT adds; at most [`MAX_TOKENS`], where inputs are cut.

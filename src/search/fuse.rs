@@ -155,7 +155,6 @@ impl Retrieval {
 pub fn fuse(
     lexical: &LexicalResult,
     similarities: Option<&[f32]>,
-    pointed: &[usize],
     mode: Retrieval,
 ) -> (Vec<Signals>, Decision) {
     let similarities = similarities.filter(|_| mode != Retrieval::Lexical);
@@ -198,7 +197,7 @@ pub fn fuse(
                     let mut fused = semantic;
                     if mode == Retrieval::Hybrid {
                         fused += COVERAGE_WEIGHT * coverage;
-                        if pointed.contains(&ord) && semantic >= nearest - POINTED_NEAR {
+                        if lexical.pointed.contains(&ord) && semantic >= nearest - POINTED_NEAR {
                             fused += POINTED_BONUS;
                         }
                     }
@@ -256,7 +255,7 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
     // "Google's hiring process") is about that thing, and the base cannot answer it however
     // close the rest of the question is in meaning. In a long message, names are context
     // ("I'm a student in Pune"), so this applies only to short ones.
-    if lexical.words <= NAMES_DECIDE_WORDS && !lexical.unknown_names.is_empty() {
+    if is_short(lexical) && !lexical.unknown_names.is_empty() {
         return Decision {
             answered: false,
             reason: format!(
@@ -306,7 +305,7 @@ pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
 
 /// Whether a question is short enough for what it names or asks about to be its topic; in
 /// a longer message such words are context ("I'm a student in Pune").
-pub fn is_short(lexical: &LexicalResult) -> bool {
+fn is_short(lexical: &LexicalResult) -> bool {
     lexical.words <= NAMES_DECIDE_WORDS
 }
 
@@ -373,10 +372,13 @@ mod tests {
     /// meaning reaches.
     #[test]
     fn a_pointed_passage_is_lifted_only_when_near() {
-        let lexical = LexicalResult::default();
         let sims = [0.5, 0.45, 0.2];
         let order = |pointed: &[usize]| -> Vec<usize> {
-            fuse(&lexical, Some(&sims), pointed, Retrieval::Hybrid)
+            let lexical = LexicalResult {
+                pointed: pointed.to_vec(),
+                ..LexicalResult::default()
+            };
+            fuse(&lexical, Some(&sims), Retrieval::Hybrid)
                 .0
                 .iter()
                 .map(|s| s.ord)

@@ -341,6 +341,9 @@ pub struct LexicalResult {
     pub unknown_names: Vec<String>,
     /// Words in the question.
     pub words: usize,
+    /// Passages the question points at by a number: the salary band covering the years it
+    /// states, the numbered section it names (see [`Pointers`]).
+    pub pointed: Vec<usize>,
     /// Lowercased question words the base does not know at all (no index term, synonym or
     /// typo fix), numbers, chat fillers and what the asker says they are ("I'm a nurse") left
     /// out.
@@ -575,7 +578,7 @@ impl Lexical {
                 return result;
             }
         };
-        let pointed = self.pointers.pointed_at(question);
+        result.pointed = self.pointers.pointed_at(question);
         for (score, addr) in found {
             let Some(ord) = self
                 .ords
@@ -603,7 +606,7 @@ impl Lexical {
             let mut score = score * (0.5 + coverage);
             // "I have 4 years of experience", "phase 0": the band covering the stated years,
             // the section named, outranks the others, which match the same words.
-            if pointed.contains(&ord) {
+            if result.pointed.contains(&ord) {
                 score *= 2.0;
             }
             result.ranked.push(LexicalScore {
@@ -616,11 +619,6 @@ impl Lexical {
             .ranked
             .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.ord.cmp(&b.ord)));
         result
-    }
-
-    /// The passages `question` points at by a number (see [`Pointers`]).
-    pub fn pointed_at(&self, question: &str) -> Vec<usize> {
-        self.pointers.pointed_at(question)
     }
 
     /// Splits a question into weighted slots: synonyms, known words, corrections, unknowns.

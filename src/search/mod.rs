@@ -227,9 +227,7 @@ impl Engine {
                 }
             }
         });
-        let pointed = self.lexical.pointed_at(question);
-        let (ranked, mut decision) =
-            fuse::fuse(&lexical, similarities.as_deref(), &pointed, self.mode);
+        let (ranked, mut decision) = fuse::fuse(&lexical, similarities.as_deref(), self.mode);
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if let Some(refusal) =
@@ -305,43 +303,6 @@ impl Engine {
     }
 }
 
-/// What the in-domain refusal compares (see [`fuse::beyond_the_base`]): the real words a
-/// short question uses that the base does not, the question without the base's identity
-/// words, and the question without each foreign word. `None` for most questions: long ones,
-/// and those whose every word the base knows.
-struct BeyondInputs<'q> {
-    foreign: Vec<&'q str>,
-    rest: String,
-    variants: Vec<String>,
-}
-
-fn beyond_inputs<'q>(
-    index: &SemanticIndex,
-    words: &lexical::Lexical,
-    question: &str,
-    lexical: &'q lexical::LexicalResult,
-) -> Option<BeyondInputs<'q>> {
-    if !fuse::is_short(lexical) {
-        return None;
-    }
-    let foreign: Vec<&str> = lexical
-        .unknown_words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
-        .collect();
-    if foreign.is_empty() {
-        return None;
-    }
-    let rest = words.without_identity(question)?;
-    let variants = foreign.iter().map(|w| without_word(question, w)).collect();
-    Some(BeyondInputs {
-        foreign,
-        rest,
-        variants,
-    })
-}
-
 /// The refusal of a question the base answers only in name (see
 /// [`fuse::beyond_the_base`]). What it compares is worked out only for a short question
 /// its best passage does not cover, and embedded only when it uses a foreign word.
@@ -355,28 +316,35 @@ fn asks_beyond_the_base(
     if !fuse::may_be_beyond_the_base(best, lexical) {
         return None;
     }
-    let inputs = beyond_inputs(index, words, question, lexical)?;
+    // The real words it uses that the base does not.
+    let foreign: Vec<&str> = lexical
+        .unknown_words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
+        .collect();
+    if foreign.is_empty() {
+        return None;
+    }
+    let rest = words.without_identity(question)?;
+    let variants: Vec<String> = foreign.iter().map(|w| without_word(question, w)).collect();
     let failed = |e: crate::embed::EmbedError| {
         tracing::error!(error = %e, "semantic check failed; answering");
     };
     // The rest and the question without each foreign word, in one pass.
-    let texts: Vec<String> = std::iter::once(inputs.rest.clone())
-        .chain(inputs.variants.iter().cloned())
+    let texts: Vec<String> = std::iter::once(rest.clone())
+        .chain(variants.iter().cloned())
         .collect();
     index.embed_ahead(&texts).map_err(failed).ok()?;
-    let rest_similarity = index
-        .similarity_to(&inputs.rest, best.ord)
-        .map_err(failed)
-        .ok()?;
-    fuse::beyond_the_base(best, rest_similarity, &inputs.foreign, lexical)?;
+    let rest_similarity = index.similarity_to(&rest, best.ord).map_err(failed).ok()?;
+    fuse::beyond_the_base(best, rest_similarity, &foreign, lexical)?;
     // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
     // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
     let kept = index
-        .similarities_between(question, &inputs.variants)
+        .similarities_between(question, &variants)
         .map_err(failed)
         .ok()?;
-    let central: Vec<&str> = inputs
-        .foreign
+    let central: Vec<&str> = foreign
         .iter()
         .zip(kept)
         .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
