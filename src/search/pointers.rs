@@ -8,6 +8,7 @@
 //! number is what the question is about, so the passage it names is lifted
 //! (`fuse::POINTED_BONUS`, and twice the BM25 score on the lexical side).
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::knowledge::{salary_band_passage_id, KnowledgeBase, SalaryBand};
@@ -54,18 +55,12 @@ impl Pointers {
                 numbered.push((c[1].to_lowercase(), normalise_number(&c[2]), ord));
             }
         }
-        let shared: Vec<(String, String)> = numbered
-            .iter()
-            .filter(|(w, n, _)| {
-                numbered
-                    .iter()
-                    .filter(|(w2, n2, _)| w2 == w && n2 == n)
-                    .count()
-                    > 1
-            })
-            .map(|(w, n, _)| (w.clone(), n.clone()))
-            .collect();
-        numbered.retain(|(w, n, _)| !shared.iter().any(|(sw, sn)| sw == w && sn == n));
+        // Counted once per label, not by comparing every pair: a base may number thousands.
+        let mut titled: HashMap<(String, String), usize> = HashMap::new();
+        for (w, n, _) in &numbered {
+            *titled.entry((w.clone(), n.clone())).or_default() += 1;
+        }
+        numbered.retain(|(w, n, _)| titled.get(&(w.clone(), n.clone())) == Some(&1));
         Pointers {
             bands: kb
                 .salary
