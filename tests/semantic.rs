@@ -336,7 +336,9 @@ fn the_disk_cache_survives_a_restart() {
 
 /// The half-precision word-piece table (`embed/encoder.rs`) changes the vectors by no more
 /// than rounding: each is compared with candle's own all-f32 `BertModel` on the same word
-/// pieces, with the model card's mean pooling and normalisation.
+/// pieces, with the model card's mean pooling and normalisation. Ours embeds the texts
+/// together, packed into one forward pass (`embed::PASS_TOKENS`), the reference one by one:
+/// so this also shows that texts sharing a pass do not change each other's vectors.
 #[test]
 fn half_precision_word_pieces_make_the_same_vectors() {
     use candle_core::{DType, Device, Tensor};

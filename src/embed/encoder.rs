@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use candle_transformers::models::bert::{BertEncoder, Config};
 
@@ -72,27 +72,22 @@ impl Encoder {
         })
     }
 
-    /// Hidden states `[batch, len, hidden]` for word-piece ids `[batch, len]` (u32) and their
-    /// attention mask (1 for a real token, 0 for padding).
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor, EmbedError> {
-        let (batch, len) = ids.dims2()?;
-        let hidden = self.word_pieces.dim(D::Minus1)?;
+    /// Hidden states `[len, hidden]` for one packed sequence: word-piece ids `[len]` (u32),
+    /// each one's position in its own text `[len]` (u32), and the additive attention mask
+    /// `[1, 1, len, len]` (0 where a word piece may attend, the most negative float where not).
+    pub fn forward(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        blocked: &Tensor,
+    ) -> Result<Tensor, EmbedError> {
         let words = self
             .word_pieces
-            .index_select(&ids.flatten_all()?, 0)?
-            .to_dtype(DType::F32)?
-            .reshape((batch, len, hidden))?;
-        let positions = self.positions.narrow(0, 0, len)?;
-        let summed = words
-            .broadcast_add(&positions)?
-            .broadcast_add(&self.token_type)?;
-        let input = self.layer_norm.forward(&summed)?;
-        // Padding gets the most negative float added to its attention scores, as BERT does.
-        let blocked = mask
-            .to_dtype(DType::F32)?
-            .affine(-1.0, 1.0)?
-            .affine(f32::MIN as f64, 0.0)?
-            .reshape((batch, 1, 1, len))?;
-        Ok(self.encoder.forward(&input, &blocked)?)
+            .index_select(ids, 0)?
+            .to_dtype(DType::F32)?;
+        let positions = self.positions.index_select(positions, 0)?;
+        let summed = (words + positions)?.broadcast_add(&self.token_type)?;
+        let input = self.layer_norm.forward(&summed)?.unsqueeze(0)?;
+        Ok(self.encoder.forward(&input, blocked)?.squeeze(0)?)
     }
 }

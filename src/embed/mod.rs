@@ -5,7 +5,7 @@
 //! maps both to vectors whose cosine says "same meaning" across wordings.
 //!
 //! The recipe is the model card's, stated once here: WordPiece tokens (at most
-//! [`MAX_TOKENS`]), the BERT encoder, **mean pooling** over the non-padding tokens, then **L2
+//! [`MAX_TOKENS`]), the BERT encoder, **mean pooling** over the text's own tokens, then **L2
 //! normalisation**, so a dot product of two vectors is their cosine. The device is chosen in
 //! one place ([`device`]): the CPU, since no machine this runs on has an accelerator to rely on.
 //!
@@ -19,9 +19,9 @@ mod weights;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_transformers::models::bert::Config;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 /// The model the shipped configuration uses.
 pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
@@ -29,14 +29,14 @@ pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
 /// also embedded in chunks (see `search::semantic`), so nothing is lost by cutting here,
 /// and it halves the cost of a long input against the model card's 256.
 pub const MAX_TOKENS: usize = 128;
-/// Word pieces (padding included) embedded in one forward pass when embedding many texts.
-/// A pass holds its activations (attention scores alone are texts x 12 heads x length^2
-/// floats, several copies per layer), so the budget bounds the memory: 16 texts of up to
-/// 128 pieces per pass took the first embedding of the shipped base to a 196 MiB peak,
-/// 4 (this budget) to 117 MiB, in the same time (docs/PERFORMANCE.md). Short texts
-/// still go many to a pass (a question's rest and its variants without each foreign word,
-/// in `search`).
-const PASS_TOKENS: usize = 4 * MAX_TOKENS;
+/// Word pieces embedded in one forward pass. Texts share a pass packed end to end, as one
+/// sequence in which each text attends only to itself (`Embedder::embed_packed`), not as a
+/// padded batch. Why: a pass streams all of the model's weights through the matrix
+/// multiplies (42 MB, more than this CPU's cache), and candle multiplies a batch text by
+/// text, streaming them once per text; packed, a question and its variants cost one stream
+/// (docs/PERFORMANCE.md). The budget bounds the attention scores, which grow with the
+/// square of a pass's length (12 heads x length^2 floats, several copies per layer).
+const PASS_TOKENS: usize = MAX_TOKENS;
 
 /// The three files a model directory must hold.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -138,10 +138,8 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
+        // Texts share a pass packed end to end, never padded.
+        tokenizer.with_padding(None);
 
         let weights_path = dir.join("model.safetensors");
         let id = model_id(&config_text, &read(&tokenizer_path)?, &weights_path)?;
@@ -189,67 +187,70 @@ impl Embedder {
 
     /// Unit-length vectors for `texts`, in order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Similar lengths in one batch waste less work on padding.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            // Sorted by length, so the last text of a pass is its longest: each pass takes
-            // as many as fit the budget padded to that length (at least one).
-            let mut end = start + 1;
-            while end < order.len()
-                && (end + 1 - start) * estimated_pieces(texts[order[end]]) <= PASS_TOKENS
-            {
-                end += 1;
-            }
-            let chunk = &order[start..end];
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (vector, &i) in self.embed_batch(&batch)?.into_iter().zip(chunk) {
-                out[i] = vector;
-            }
-            start = end;
-        }
-        Ok(out)
-    }
-
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let ids: Vec<Tensor> = encodings
-            .iter()
-            .map(|e| Tensor::new(e.get_ids(), &self.device))
-            .collect::<Result<_, _>>()?;
-        let masks: Vec<Tensor> = encodings
-            .iter()
-            .map(|e| Tensor::new(e.get_attention_mask(), &self.device))
-            .collect::<Result<_, _>>()?;
-        let ids = Tensor::stack(&ids, 0)?;
-        let mask = Tensor::stack(&masks, 0)?;
+        let mut out = Vec::with_capacity(texts.len());
+        let mut pass: Vec<&[u32]> = Vec::new();
+        let mut pieces = 0;
+        for encoding in &encodings {
+            let ids = encoding.get_ids();
+            if !pass.is_empty() && pieces + ids.len() > PASS_TOKENS {
+                out.extend(self.embed_packed(&pass)?);
+                pass.clear();
+                pieces = 0;
+            }
+            pieces += ids.len();
+            pass.push(ids);
+        }
+        out.extend(self.embed_packed(&pass)?);
+        Ok(out)
+    }
+
+    /// One forward pass over texts packed end to end (see [`PASS_TOKENS`] for why): each
+    /// text's positions start again at 0 and its word pieces attend only to each other, so
+    /// every text's vector is what it would be alone.
+    fn embed_packed(&self, pass: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if pass.is_empty() {
+            return Ok(Vec::new());
+        }
+        let total: usize = pass.iter().map(|ids| ids.len()).sum();
+        let ids = Tensor::new(pass.concat(), &self.device)?;
+        let positions: Vec<u32> = pass.iter().flat_map(|ids| 0..ids.len() as u32).collect();
+        let positions = Tensor::new(positions, &self.device)?;
+        // Across texts, the most negative float is added to the attention scores (as BERT
+        // does for padding), so a word piece gives no weight to another text's.
+        let mut blocked = vec![f32::MIN; total * total];
+        let mut start = 0;
+        for ids in pass {
+            let end = start + ids.len();
+            for row in start..end {
+                blocked[row * total + start..row * total + end].fill(0.0);
+            }
+            start = end;
+        }
+        let blocked = Tensor::from_vec(blocked, (1, 1, total, total), &self.device)?;
         // A panic in another pass leaves nothing half-done behind this lock: take it anyway.
         let turn = self.forward.lock().unwrap_or_else(|p| p.into_inner());
-        let hidden = self.model.forward(&ids, &mask)?;
+        let hidden = self.model.forward(&ids, &positions, &blocked)?;
         drop(turn);
-        // Mean pooling over real tokens, then L2 normalisation.
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        let unit = mean.broadcast_div(&norm)?;
-        Ok(unit.to_vec2::<f32>()?)
+        let rows = hidden.to_vec2::<f32>()?;
+        // Mean pooling over each text's own word pieces, then L2 normalisation.
+        let mut rows = rows.into_iter();
+        Ok(pass
+            .iter()
+            .map(|ids| {
+                let mut mean = vec![0.0f32; self.dims];
+                for row in rows.by_ref().take(ids.len()) {
+                    mean.iter_mut().zip(row).for_each(|(m, x)| *m += x);
+                }
+                let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                mean.iter_mut().for_each(|m| *m /= norm);
+                mean
+            })
+            .collect())
     }
-}
-
-/// Word pieces `text` will take, roughly (English averages about four bytes a piece), with
-/// the two markers BERT adds; at most [`MAX_TOKENS`], where inputs are cut.
-fn estimated_pieces(text: &str) -> usize {
-    (text.len() / 4 + 2).min(MAX_TOKENS)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {

@@ -305,7 +305,7 @@ pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
 
 /// Whether a question is short enough for what it names or asks about to be its topic; in
 /// a longer message such words are context ("I'm a student in Pune").
-fn is_short(lexical: &LexicalResult) -> bool {
+pub fn is_short(lexical: &LexicalResult) -> bool {
     lexical.words <= NAMES_DECIDE_WORDS
 }
 

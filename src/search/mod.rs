@@ -212,12 +212,20 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
+        // The in-domain refusal's texts, embedded in the question's pass: whether the check
+        // runs depends on the best passage, known only after that pass, and a second pass
+        // would cost as much as the first. On the calibration questions, 53 of 436 embed
+        // these texts and 32 of those need them.
+        let check = semantic
+            .filter(|_| self.mode == Retrieval::Hybrid)
+            .and_then(|index| BeyondCheck::of(index, &self.lexical, question, &lexical));
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
             // A Hinglish question is also read in English (typo fixes included).
             let for_model =
                 hinglish::in_english(corrected.as_deref().unwrap_or(question)).or(corrected);
-            match index.similarities(question, for_model.as_deref()) {
+            let ahead = check.as_ref().map_or(&[][..], |c| &c.texts[..]);
+            match index.similarities(question, for_model.as_deref(), ahead) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     // The model failed on this text (it should not): fall back to the
@@ -230,10 +238,12 @@ impl Engine {
         let (ranked, mut decision) = fuse::fuse(&lexical, similarities.as_deref(), self.mode);
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
-                if let Some(refusal) =
-                    asks_beyond_the_base(index, &self.lexical, question, &lexical, best)
-                {
-                    decision = refusal;
+                if fuse::may_be_beyond_the_base(best, &lexical) {
+                    if let Some(refusal) =
+                        check.and_then(|c| c.refusal(index, question, &lexical, best))
+                    {
+                        decision = refusal;
+                    }
                 }
             }
         }
@@ -304,53 +314,72 @@ impl Engine {
 }
 
 /// The refusal of a question the base answers only in name (see
-/// [`fuse::beyond_the_base`]). What it compares is worked out only for a short question
-/// its best passage does not cover, and embedded only when it uses a foreign word.
-fn asks_beyond_the_base(
-    index: &SemanticIndex,
-    words: &lexical::Lexical,
-    question: &str,
-    lexical: &lexical::LexicalResult,
-    best: &Signals,
-) -> Option<Decision> {
-    if !fuse::may_be_beyond_the_base(best, lexical) {
-        return None;
+/// [`fuse::beyond_the_base`]): what it compares, worked out from the words alone, and the
+/// decision once the question's best passage is known.
+struct BeyondCheck {
+    /// The real words the question uses that the base does not.
+    foreign: Vec<String>,
+    /// The question's rest, then the question without each foreign word.
+    texts: Vec<String>,
+}
+
+impl BeyondCheck {
+    /// The check for a short question with a foreign word, or `None` when it cannot refuse.
+    fn of(
+        index: &SemanticIndex,
+        words: &lexical::Lexical,
+        question: &str,
+        lexical: &lexical::LexicalResult,
+    ) -> Option<BeyondCheck> {
+        if !fuse::is_short(lexical) {
+            return None;
+        }
+        let foreign: Vec<String> = lexical
+            .unknown_words
+            .iter()
+            .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
+            .cloned()
+            .collect();
+        if foreign.is_empty() {
+            return None;
+        }
+        let rest = words.without_identity(question)?;
+        let texts = std::iter::once(rest)
+            .chain(foreign.iter().map(|w| without_word(question, w)))
+            .collect();
+        Some(BeyondCheck { foreign, texts })
     }
-    // The real words it uses that the base does not.
-    let foreign: Vec<&str> = lexical
-        .unknown_words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
-        .collect();
-    if foreign.is_empty() {
-        return None;
+
+    /// The refusal, if the question's `best` passage answers it only through the base's
+    /// identity words.
+    fn refusal(
+        &self,
+        index: &SemanticIndex,
+        question: &str,
+        lexical: &lexical::LexicalResult,
+        best: &Signals,
+    ) -> Option<Decision> {
+        let failed = |e: crate::embed::EmbedError| {
+            tracing::error!(error = %e, "semantic check failed; answering");
+        };
+        let (rest, variants) = self.texts.split_first()?;
+        let rest_similarity = index.similarity_to(rest, best.ord).map_err(failed).ok()?;
+        let foreign: Vec<&str> = self.foreign.iter().map(String::as_str).collect();
+        fuse::beyond_the_base(best, rest_similarity, &foreign, lexical)?;
+        // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
+        // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
+        let kept = index
+            .similarities_between(question, variants)
+            .map_err(failed)
+            .ok()?;
+        let central: Vec<&str> = foreign
+            .iter()
+            .zip(kept)
+            .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
+            .map(|(w, _)| *w)
+            .collect();
+        fuse::beyond_the_base(best, rest_similarity, &central, lexical)
     }
-    let rest = words.without_identity(question)?;
-    let variants: Vec<String> = foreign.iter().map(|w| without_word(question, w)).collect();
-    let failed = |e: crate::embed::EmbedError| {
-        tracing::error!(error = %e, "semantic check failed; answering");
-    };
-    // The rest and the question without each foreign word, in one pass.
-    let texts: Vec<String> = std::iter::once(rest.clone())
-        .chain(variants.iter().cloned())
-        .collect();
-    index.embed_ahead(&texts).map_err(failed).ok()?;
-    let rest_similarity = index.similarity_to(&rest, best.ord).map_err(failed).ok()?;
-    fuse::beyond_the_base(best, rest_similarity, &foreign, lexical)?;
-    // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
-    // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
-    let kept = index
-        .similarities_between(question, &variants)
-        .map_err(failed)
-        .ok()?;
-    let central: Vec<&str> = foreign
-        .iter()
-        .zip(kept)
-        .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
-        .map(|(w, _)| *w)
-        .collect();
-    fuse::beyond_the_base(best, rest_similarity, &central, lexical)
 }
 
 /// `question` without the whitespace-separated tokens that are `word` (ignoring case and

@@ -188,13 +188,6 @@ impl SemanticIndex {
         self.embedder.knows_word(word)
     }
 
-    /// Embeds `texts` into the question cache in one forward pass, so the measures that
-    /// follow find them there: a pass has a fixed cost, so two short texts in one pass cost
-    /// about a third less than in two.
-    pub fn embed_ahead(&self, texts: &[String]) -> Result<(), EmbedError> {
-        self.queries.embed(&self.embedder, texts).map(|_| ())
-    }
-
     /// Cosine similarity of `text` to one passage (`ord`), as [`SemanticIndex::similarities`]
     /// measures it.
     pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
@@ -239,14 +232,19 @@ impl SemanticIndex {
 
     /// Cosine similarity of the question to every passage (by passage index). `corrected`
     /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
+    /// `ahead` are texts a later check may need, embedded in the same forward pass (into the
+    /// question cache): a second pass would cost as much again (`embed::PASS_TOKENS`).
     pub fn similarities(
         &self,
         question: &str,
         corrected: Option<&str>,
+        ahead: &[String],
     ) -> Result<Vec<f32>, EmbedError> {
-        let (mut query_vectors, _) = self
-            .queries
-            .embed(&self.embedder, &question_texts(question, corrected))?;
+        let mut texts = question_texts(question, corrected);
+        let asked = texts.len();
+        texts.extend_from_slice(ahead);
+        let (mut query_vectors, _) = self.queries.embed(&self.embedder, &texts)?;
+        query_vectors.truncate(asked);
         for v in &mut query_vectors {
             remove_common(v, &self.common);
         }
