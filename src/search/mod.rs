@@ -212,12 +212,14 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
-        // The in-domain refusal's texts, embedded in the question's pass: whether the check
-        // runs depends on the best passage, known only after that pass, and a second pass
-        // would cost as much as the first. On the calibration questions, 53 of 436 embed
-        // these texts and 32 of those need them.
+        // The in-domain refusal's texts, embedded in the question's pass when no passage
+        // covers the question: the check runs only if the best passage does not, which is
+        // known only after that pass, and a second pass has a fixed cost (the weights
+        // streamed again) while each text in a pass costs by its length. On the calibration
+        // questions, 36 of 436 embed these texts ahead and 29 of those need them; 3 more
+        // need them later.
         let check = semantic
-            .filter(|_| self.mode == Retrieval::Hybrid)
+            .filter(|_| self.mode == Retrieval::Hybrid && !lexical_covers(&lexical))
             .and_then(|index| BeyondCheck::of(index, &self.lexical, question, &lexical));
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
@@ -239,6 +241,8 @@ impl Engine {
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if fuse::may_be_beyond_the_base(best, &lexical) {
+                    let check =
+                        check.or_else(|| BeyondCheck::of(index, &self.lexical, question, &lexical));
                     if let Some(refusal) =
                         check.and_then(|c| c.refusal(index, question, &lexical, best))
                     {
@@ -313,6 +317,15 @@ impl Engine {
     }
 }
 
+/// Whether some passage covers the question lexically: then the best one most likely does,
+/// and the in-domain refusal does not run.
+fn lexical_covers(lexical: &lexical::LexicalResult) -> bool {
+    lexical
+        .ranked
+        .iter()
+        .any(|s| s.coverage >= lexical::MIN_COVERAGE)
+}
+
 /// The refusal of a question the base answers only in name (see
 /// [`fuse::beyond_the_base`]): what it compares, worked out from the words alone, and the
 /// decision once the question's best passage is known.
@@ -362,6 +375,8 @@ impl BeyondCheck {
         let failed = |e: crate::embed::EmbedError| {
             tracing::error!(error = %e, "semantic check failed; answering");
         };
+        // Embedded with the question unless a passage covered it; then in one pass now.
+        index.embed_ahead(&self.texts).map_err(failed).ok()?;
         let (rest, variants) = self.texts.split_first()?;
         let rest_similarity = index.similarity_to(rest, best.ord).map_err(failed).ok()?;
         let foreign: Vec<&str> = self.foreign.iter().map(String::as_str).collect();

@@ -188,6 +188,12 @@ impl SemanticIndex {
         self.embedder.knows_word(word)
     }
 
+    /// Embeds `texts` into the question cache in one forward pass (those not there already),
+    /// so the measures that follow find them there: a pass has a fixed cost.
+    pub fn embed_ahead(&self, texts: &[String]) -> Result<(), EmbedError> {
+        self.queries.embed(&self.embedder, texts).map(|_| ())
+    }
+
     /// Cosine similarity of `text` to one passage (`ord`), as [`SemanticIndex::similarities`]
     /// measures it.
     pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
