@@ -145,22 +145,14 @@ impl Analyzers {
         }
     }
 
+    /// Lowercased, folded words of `text` with their byte ranges, nothing dropped.
     pub(super) fn surface_tokens(&mut self, text: &str) -> Vec<(String, Range<usize>)> {
-        let mut out = Vec::new();
-        let mut stream = self.surface.token_stream(text);
-        while let Some(t) = stream.next() {
-            out.push((t.text.clone(), t.offset_from..t.offset_to));
-        }
-        out
+        tokens(&mut self.surface, text)
     }
 
+    /// Index terms of `text` (function words dropped, stemmed) with their byte ranges.
     pub(super) fn index_terms(&mut self, text: &str) -> Vec<(String, Range<usize>)> {
-        let mut out = Vec::new();
-        let mut stream = self.index.token_stream(text);
-        while let Some(t) = stream.next() {
-            out.push((t.text.clone(), t.offset_from..t.offset_to));
-        }
-        out
+        tokens(&mut self.index, text)
     }
 
     /// Stem of one lowercase surface word.
@@ -171,6 +163,16 @@ impl Analyzers {
             None => word.to_string(),
         }
     }
+}
+
+/// The tokens `analyzer` makes of `text`, with byte ranges.
+fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(t) = stream.next() {
+        out.push((t.text.clone(), t.offset_from..t.offset_to));
+    }
+    out
 }
 
 /// An English function word, or a Hindi one typed in Latin letters (see `hinglish`).
