@@ -300,7 +300,15 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
 /// a short question its best passage does not cover. Checked first because embedding the
 /// rest of a long message would cost as much as the message itself.
 pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
-    is_short(lexical) && best.coverage < MIN_COVERAGE
+    is_short(lexical) && !covers_beyond_identity(best.coverage, lexical)
+}
+
+/// Whether a passage with `coverage` covers at least [`MIN_COVERAGE`] of what the question
+/// asks besides the base's identity words: those are in most passages, so they would
+/// cover much of "what questions do they ask in ML architect interviews" anywhere.
+pub fn covers_beyond_identity(coverage: f32, lexical: &LexicalResult) -> bool {
+    let asked = 1.0 - lexical.identity_share;
+    asked > 0.0 && (coverage - lexical.identity_share) / asked >= MIN_COVERAGE
 }
 
 /// Whether a question is short enough for what it names or asks about to be its topic; in
@@ -366,6 +374,26 @@ mod tests {
             semantic: Some(semantic),
             fused: semantic + COVERAGE_WEIGHT * coverage,
         }
+    }
+
+    #[test]
+    fn identity_words_do_not_cover_what_is_asked() {
+        // "what questions do they ask in ML architect interviews": "ML architect" carries
+        // 30% of the weight and is in most passages; half the question covered is then
+        // only 30% of what it asks.
+        let lexical = LexicalResult {
+            identity_share: 0.3,
+            ..LexicalResult::default()
+        };
+        assert!(!covers_beyond_identity(0.51, &lexical));
+        assert!(covers_beyond_identity(0.7, &lexical));
+        let plain = LexicalResult::default();
+        assert!(covers_beyond_identity(0.5, &plain) && !covers_beyond_identity(0.49, &plain));
+        let only_identity = LexicalResult {
+            identity_share: 1.0,
+            ..LexicalResult::default()
+        };
+        assert!(!covers_beyond_identity(1.0, &only_identity));
     }
 
     /// A passage the question points at by a number is lifted only among passages its

@@ -323,7 +323,7 @@ fn lexical_covers(lexical: &lexical::LexicalResult) -> bool {
     lexical
         .ranked
         .iter()
-        .any(|s| s.coverage >= lexical::MIN_COVERAGE)
+        .any(|s| fuse::covers_beyond_identity(s.coverage, lexical))
 }
 
 /// The refusal of a question the base answers only in name (see

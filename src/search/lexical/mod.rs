@@ -130,6 +130,9 @@ pub struct LexicalResult {
     /// typo fix), numbers, chat fillers and what the asker says they are ("I'm a nurse") left
     /// out.
     pub unknown_words: Vec<String>,
+    /// Share of the question's weight carried by the base's identity words (those in at
+    /// least [`IDENTITY_SHARE`] of passages), 0..=1.
+    pub identity_share: f32,
 }
 
 impl Lexical {
@@ -230,6 +233,18 @@ impl Lexical {
             .map(|s| s.weight)
             .sum();
         result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
+        let limit = self.identity_limit();
+        let identity: f32 = slots
+            .iter()
+            .filter(|s| !s.alternatives.is_empty())
+            .filter(|s| {
+                s.alternatives
+                    .iter()
+                    .all(|(t, _)| self.df.get(t).is_some_and(|&df| df >= limit))
+            })
+            .map(|s| s.weight)
+            .sum();
+        result.identity_share = (identity / total_weight).clamp(0.0, 1.0);
         result.words = question.split_whitespace().count();
         result.unknown_words = slots
             .iter()
@@ -300,6 +315,11 @@ impl Lexical {
         Some((covered / total_weight).clamp(0.0, 1.0))
     }
 
+    /// The number of passages a term must be in to be an identity word.
+    fn identity_limit(&self) -> u32 {
+        ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2)
+    }
+
     /// `question` without the words in at least [`IDENTITY_SHARE`] of passages; `None` when
     /// it has none, or when only function words and numbers would be left ("what is an ML
     /// architect" asks about the identity itself).
@@ -308,7 +328,7 @@ impl Lexical {
     /// [`super::fuse::beyond_the_base`]), not in every search.
     pub fn without_identity(&self, question: &str) -> Option<String> {
         let mut analyzers = self.analyzers.clone();
-        let limit = ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2);
+        let limit = self.identity_limit();
         let mut kept: Vec<&str> = Vec::new();
         let mut dropped = false;
         let mut asks = false;
