@@ -53,7 +53,7 @@ fn independent_calibration_sets_meet_the_bar() {
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated: 318 and 352 of 376.
+    // When last calibrated: 322 and 356 of 376.
     assert!(report.top1() >= 0.84, "{summary}");
     assert!(report.recall3() >= 0.93, "{summary}");
     let offtopic: Vec<_> = report
@@ -64,8 +64,8 @@ fn independent_calibration_sets_meet_the_bar() {
     let answered: Vec<_> = offtopic.iter().filter(|c| !c.top1).collect();
     // One of 32 is answered: "a beginner road bike under $1000" (a Phase 0 passage).
     assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 54 of 60 when calibrated.
-    assert!(report.refused() >= 52, "{summary}");
+    // With the questions the base does not answer in its domain: 55 of 60 when calibrated.
+    assert!(report.refused() >= 53, "{summary}");
 }
 
 #[test]

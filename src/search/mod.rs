@@ -212,22 +212,12 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
-        // The in-domain refusal's texts, embedded in the question's pass when no passage
-        // covers the question: the check runs only if the best passage does not, which is
-        // known only after that pass, and a second pass has a fixed cost (the weights
-        // streamed again) while each text in a pass costs by its length. On the calibration
-        // questions, 36 of 436 embed these texts ahead and 29 of those need them; 3 more
-        // need them later.
-        let check = semantic
-            .filter(|_| self.mode == Retrieval::Hybrid && !lexical_covers(&lexical))
-            .and_then(|index| BeyondCheck::of(index, &self.lexical, question, &lexical));
         let similarities = semantic.and_then(|index| {
             let corrected = index.corrected_for_model(question, &lexical.corrections);
             // A Hinglish question is also read in English (typo fixes included).
             let for_model =
                 hinglish::in_english(corrected.as_deref().unwrap_or(question)).or(corrected);
-            let ahead = check.as_ref().map_or(&[][..], |c| &c.texts[..]);
-            match index.similarities(question, for_model.as_deref(), ahead) {
+            match index.similarities(question, for_model.as_deref()) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     // The model failed on this text (it should not): fall back to the
@@ -241,8 +231,7 @@ impl Engine {
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if fuse::may_be_beyond_the_base(best, &lexical) {
-                    let check =
-                        check.or_else(|| BeyondCheck::of(index, &self.lexical, question, &lexical));
+                    let check = BeyondCheck::of(index, &self.lexical, question, &lexical);
                     if let Some(refusal) =
                         check.and_then(|c| c.refusal(index, question, &lexical, best))
                     {
@@ -317,15 +306,6 @@ impl Engine {
     }
 }
 
-/// Whether some passage covers the question lexically: then the best one most likely does,
-/// and the in-domain refusal does not run.
-fn lexical_covers(lexical: &lexical::LexicalResult) -> bool {
-    lexical
-        .ranked
-        .iter()
-        .any(|s| fuse::covers_beyond_identity(s.coverage, lexical))
-}
-
 /// The refusal of a question the base answers only in name (see
 /// [`fuse::beyond_the_base`]): what it compares, worked out from the words alone, and the
 /// decision once the question's best passage is known.
@@ -375,7 +355,7 @@ impl BeyondCheck {
         let failed = |e: crate::embed::EmbedError| {
             tracing::error!(error = %e, "semantic check failed; answering");
         };
-        // Embedded with the question unless a passage covered it; then in one pass now.
+        // The rest and the variants in one pass.
         index.embed_ahead(&self.texts).map_err(failed).ok()?;
         let (rest, variants) = self.texts.split_first()?;
         let rest_similarity = index.similarity_to(rest, best.ord).map_err(failed).ok()?;

@@ -238,19 +238,14 @@ impl SemanticIndex {
 
     /// Cosine similarity of the question to every passage (by passage index). `corrected`
     /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
-    /// `ahead` are texts a later check may need, embedded in the same forward pass (into the
-    /// question cache): a second pass would cost as much again (`embed::PASS_TOKENS`).
     pub fn similarities(
         &self,
         question: &str,
         corrected: Option<&str>,
-        ahead: &[String],
     ) -> Result<Vec<f32>, EmbedError> {
-        let mut texts = question_texts(question, corrected);
-        let asked = texts.len();
-        texts.extend_from_slice(ahead);
-        let (mut query_vectors, _) = self.queries.embed(&self.embedder, &texts)?;
-        query_vectors.truncate(asked);
+        let (mut query_vectors, _) = self
+            .queries
+            .embed(&self.embedder, &question_texts(question, corrected))?;
         for v in &mut query_vectors {
             remove_common(v, &self.common);
         }
