@@ -19,7 +19,8 @@
 //!   capitalised word inside the sentence: "US", "Google", "H-1B") is about that thing;
 //! - a short question that uses a real word the base never does ("interview", "visa") and
 //!   whose meaning rests on it ([`CENTRAL_WORD_SIMILARITY`]: not "till", "stuff"), whose
-//!   best passage does not cover it, and whose similarity to that passage collapses once the
+//!   best passage does not cover half of what it asks besides those shared words
+//!   ([`covers_beyond_identity`]), and whose similarity to that passage collapses once the
 //!   words half the base shares ("ML", "architect") are taken out, owes its match to the
 //!   domain's name only ([`beyond_the_base`]). Questions about the role itself ("what does
 //!   an ML architect do all day") lose as much similarity, but use no foreign word.
