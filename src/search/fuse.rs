@@ -301,15 +301,19 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
 /// a short question its best passage does not cover. Checked first because embedding the
 /// rest of a long message would cost as much as the message itself.
 pub fn may_be_beyond_the_base(best: &Signals, lexical: &LexicalResult) -> bool {
-    is_short(lexical) && !covers_beyond_identity(best.coverage, lexical)
+    is_short(lexical) && !covers_beyond_identity(best.ord, lexical)
 }
 
-/// Whether a passage with `coverage` covers at least [`MIN_COVERAGE`] of what the question
-/// asks besides the base's identity words: those are in most passages, so they would
-/// cover much of "what questions do they ask in ML architect interviews" anywhere.
-pub fn covers_beyond_identity(coverage: f32, lexical: &LexicalResult) -> bool {
-    let asked = 1.0 - lexical.identity_share;
-    asked > 0.0 && (coverage - lexical.identity_share) / asked >= MIN_COVERAGE
+/// Whether passage `ord` covers at least [`MIN_COVERAGE`] of what the question asks besides
+/// the base's identity words: those are in most passages, so they would cover much of "what
+/// questions do they ask in ML architect interviews" anywhere. A passage the lexical search
+/// did not find covers nothing.
+pub fn covers_beyond_identity(ord: usize, lexical: &LexicalResult) -> bool {
+    lexical
+        .ranked
+        .iter()
+        .find(|s| s.ord == ord)
+        .is_some_and(|s| s.coverage_beyond_identity >= MIN_COVERAGE)
 }
 
 /// Whether a question is short enough for what it names or asks about to be its topic; in
@@ -366,6 +370,7 @@ pub fn is_near(s: &Signals) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::search::lexical::LexicalScore;
 
     fn best(semantic: f32, coverage: f32) -> Signals {
         Signals {
@@ -379,22 +384,26 @@ mod tests {
 
     #[test]
     fn identity_words_do_not_cover_what_is_asked() {
-        // "what questions do they ask in ML architect interviews": "ML architect" carries
-        // 30% of the weight and is in most passages; half the question covered is then
-        // only 30% of what it asks.
+        // "what questions do they ask in ML architect interviews": passage 0 covers half of
+        // the question through "ML architect" but only a third of the rest; passage 1 covers
+        // half of the rest.
+        let scored = |ord, coverage, coverage_beyond_identity| LexicalScore {
+            ord,
+            score: 1.0,
+            coverage,
+            coverage_beyond_identity,
+        };
         let lexical = LexicalResult {
-            identity_share: 0.3,
+            ranked: vec![scored(0, 0.51, 0.3), scored(1, 0.4, 0.5)],
             ..LexicalResult::default()
         };
-        assert!(!covers_beyond_identity(0.51, &lexical));
-        assert!(covers_beyond_identity(0.7, &lexical));
-        let plain = LexicalResult::default();
-        assert!(covers_beyond_identity(0.5, &plain) && !covers_beyond_identity(0.49, &plain));
-        let only_identity = LexicalResult {
-            identity_share: 1.0,
-            ..LexicalResult::default()
-        };
-        assert!(!covers_beyond_identity(1.0, &only_identity));
+        assert!(!covers_beyond_identity(0, &lexical));
+        assert!(covers_beyond_identity(1, &lexical));
+        assert!(
+            !covers_beyond_identity(7, &lexical),
+            "not found, covers nothing"
+        );
+        assert!(may_be_beyond_the_base(&best(0.5, 0.51), &lexical));
     }
 
     /// A passage the question points at by a number is lifted only among passages its
@@ -436,8 +445,18 @@ mod tests {
         );
         // "what does an ML architect do all day": no foreign word.
         assert!(beyond_the_base(&best(0.65, 0.0), 0.17, &[], &lexical).is_none());
-        // Covered by the passage's own words.
-        assert!(beyond_the_base(&best(0.45, 0.6), 0.11, &["interview"], &lexical).is_none());
+        // Covered by the passage's own words (besides the identity words).
+        let covered = LexicalResult {
+            words: 8,
+            ranked: vec![LexicalScore {
+                ord: 0,
+                score: 1.0,
+                coverage: 0.7,
+                coverage_beyond_identity: 0.6,
+            }],
+            ..LexicalResult::default()
+        };
+        assert!(beyond_the_base(&best(0.45, 0.7), 0.11, &["interview"], &covered).is_none());
         // Still near without the identity words, or barely nearer with them.
         assert!(beyond_the_base(&best(0.45, 0.2), 0.4, &["interview"], &lexical).is_none());
         assert!(beyond_the_base(&best(0.25, 0.2), 0.22, &["interview"], &lexical).is_none());

@@ -103,6 +103,10 @@ pub struct LexicalScore {
     pub score: f32,
     /// Share of the question's weight this passage matches, 0..=1.
     pub coverage: f32,
+    /// The same share of what the question asks besides the base's identity words (those in
+    /// at least [`IDENTITY_SHARE`] of passages, "ML" and "architect" in the shipped base),
+    /// 0..=1; 0 when it asks nothing besides them.
+    pub coverage_beyond_identity: f32,
 }
 
 /// What the lexical side makes of one question.
@@ -130,9 +134,6 @@ pub struct LexicalResult {
     /// typo fix), numbers, chat fillers and what the asker says they are ("I'm a nurse") left
     /// out.
     pub unknown_words: Vec<String>,
-    /// Share of the question's weight carried by the base's identity words (those in at
-    /// least [`IDENTITY_SHARE`] of passages), 0..=1.
-    pub identity_share: f32,
 }
 
 impl Lexical {
@@ -188,6 +189,16 @@ impl Lexical {
             }
         };
         result.pointed = self.pointers.pointed_at(question);
+        let limit = self.identity_limit();
+        let identity: Vec<bool> = slots
+            .iter()
+            .map(|s| {
+                !s.alternatives.is_empty()
+                    && s.alternatives
+                        .iter()
+                        .all(|(t, _)| self.df.get(t).is_some_and(|&df| df >= limit))
+            })
+            .collect();
         for (score, addr) in found {
             let Some(ord) = self
                 .ords
@@ -197,9 +208,11 @@ impl Lexical {
                 continue;
             };
             let ord = ord as usize;
-            let Some(coverage) = self.coverage(ord, &slots, total_weight) else {
+            let Some(terms) = self.passage_terms.get(ord) else {
                 continue;
             };
+            let coverage_beyond_identity = covered_share(terms, &slots, |i| !identity[i]);
+            let coverage = covered_share(terms, &slots, |_| true);
             let mut score = score * (0.5 + coverage);
             // "I have 4 years of experience", "phase 0": the band covering the stated years,
             // the section named, outranks the others, which match the same words.
@@ -210,6 +223,7 @@ impl Lexical {
                 ord,
                 score,
                 coverage,
+                coverage_beyond_identity,
             });
         }
         result
@@ -233,18 +247,6 @@ impl Lexical {
             .map(|s| s.weight)
             .sum();
         result.unknown_share = (unknown / total_weight).clamp(0.0, 1.0);
-        let limit = self.identity_limit();
-        let identity: f32 = slots
-            .iter()
-            .filter(|s| !s.alternatives.is_empty())
-            .filter(|s| {
-                s.alternatives
-                    .iter()
-                    .all(|(t, _)| self.df.get(t).is_some_and(|&df| df >= limit))
-            })
-            .map(|s| s.weight)
-            .sum();
-        result.identity_share = (identity / total_weight).clamp(0.0, 1.0);
         result.words = question.split_whitespace().count();
         result.unknown_words = slots
             .iter()
@@ -297,24 +299,6 @@ impl Lexical {
         (clauses, searched)
     }
 
-    /// The share of the slots' weight passage `ord` matches (corrected words at a discount),
-    /// or `None` for a passage the index does not have.
-    fn coverage(&self, ord: usize, slots: &[Slot], total_weight: f32) -> Option<f32> {
-        let terms = self.passage_terms.get(ord)?;
-        let covered: f32 = slots
-            .iter()
-            .filter(|s| s.alternatives.iter().any(|(t, _)| terms.contains(t)))
-            .map(|s| {
-                if s.corrected.is_some() {
-                    s.weight * CORRECTED_WEIGHT
-                } else {
-                    s.weight
-                }
-            })
-            .sum();
-        Some((covered / total_weight).clamp(0.0, 1.0))
-    }
-
     /// The number of passages a term must be in to be an identity word.
     fn identity_limit(&self) -> u32 {
         ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2)
@@ -347,6 +331,27 @@ impl Lexical {
     /// Index terms of `text` with byte ranges, for highlighting a passage.
     pub fn terms_in(&self, text: &str) -> Vec<(String, Range<usize>)> {
         self.analyzers.clone().index_terms(text)
+    }
+}
+
+/// The share of the weight of the slots `counted` (by index) that a passage with index
+/// `terms` matches, corrected words at a discount; 0 when no slot is counted.
+fn covered_share(terms: &HashSet<String>, slots: &[Slot], counted: impl Fn(usize) -> bool) -> f32 {
+    let (mut covered, mut total) = (0.0f32, 0.0f32);
+    for (_, slot) in slots.iter().enumerate().filter(|(i, _)| counted(*i)) {
+        total += slot.weight;
+        if slot.alternatives.iter().any(|(t, _)| terms.contains(t)) {
+            covered += if slot.corrected.is_some() {
+                slot.weight * CORRECTED_WEIGHT
+            } else {
+                slot.weight
+            };
+        }
+    }
+    if total > 0.0 {
+        (covered / total).clamp(0.0, 1.0)
+    } else {
+        0.0
     }
 }
 
