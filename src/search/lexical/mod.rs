@@ -189,14 +189,11 @@ impl Lexical {
             }
         };
         result.pointed = self.pointers.pointed_at(question);
-        let limit = self.identity_limit();
         let identity: Vec<bool> = slots
             .iter()
             .map(|s| {
                 !s.alternatives.is_empty()
-                    && s.alternatives
-                        .iter()
-                        .all(|(t, _)| self.df.get(t).is_some_and(|&df| df >= limit))
+                    && s.alternatives.iter().all(|(t, _)| self.is_identity(t))
             })
             .collect();
         for (score, addr) in found {
@@ -299,9 +296,11 @@ impl Lexical {
         (clauses, searched)
     }
 
-    /// The number of passages a term must be in to be an identity word.
-    fn identity_limit(&self) -> u32 {
-        ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2)
+    /// Whether index term `term` is an identity word: in at least [`IDENTITY_SHARE`] of
+    /// passages (at least two).
+    fn is_identity(&self, term: &str) -> bool {
+        let limit = ((self.passages as f32 * IDENTITY_SHARE).ceil() as u32).max(2);
+        self.df.get(term).is_some_and(|&df| df >= limit)
     }
 
     /// `question` without the words in at least [`IDENTITY_SHARE`] of passages; `None` when
@@ -312,13 +311,12 @@ impl Lexical {
     /// [`super::fuse::beyond_the_base`]), not in every search.
     pub fn without_identity(&self, question: &str) -> Option<String> {
         let mut analyzers = self.analyzers.clone();
-        let limit = self.identity_limit();
         let mut kept: Vec<&str> = Vec::new();
         let mut dropped = false;
         let mut asks = false;
         for (word, span) in analyzers.surface_tokens(question) {
             let stem = analyzers.stem_word(&word);
-            if self.df.get(&stem).is_some_and(|&df| df >= limit) {
+            if self.is_identity(&stem) {
                 dropped = true;
                 continue;
             }
