@@ -125,7 +125,11 @@ fn main() {
 
     let t = Instant::now();
     let disk_model = SemanticModel::load(None).expect("model loads (fetched if missing)");
-    println!("model load (cache -> memory): {}", ms(t.elapsed()));
+    println!(
+        "model load (cache -> memory): {}; multiplies on {}",
+        ms(t.elapsed()),
+        disk_model.embedder.kernel()
+    );
     println!("rss with the model loaded: {:.1} MiB", rss_mib());
 
     // First embedding: an empty cache, as on a fresh machine.

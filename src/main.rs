@@ -235,9 +235,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let model = SemanticModel::load(cli.model.as_deref())
                 .context("loading the sentence-embedding model")?;
             outln!(
-                "ok: model {} ({} dimensions)",
+                "ok: model {} ({} dimensions, {})",
                 model.embedder.id(),
-                model.embedder.dims()
+                model.embedder.dims(),
+                model.embedder.kernel()
             )?;
         }
         Command::Skills { area } => {

@@ -8,16 +8,16 @@
 //! vectors it makes have a cosine above 0.9999 with the all-f32 model's (asserted in
 //! `tests/semantic.rs` against candle's own `BertModel`).
 //!
-//! Everything after the table is candle-transformers' BERT (`BertEncoder`); this file only
-//! replaces its input layer, which sums word, position and token-type embeddings and
-//! normalises them.
+//! This file is BERT's input layer, which sums word, position and token-type embeddings and
+//! normalises them; the transformer layers after it are [`super::layers`].
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
-use candle_transformers::models::bert::{BertEncoder, Config};
+use candle_transformers::models::bert::Config;
 
+use super::layers::Layers;
 use super::EmbedError;
 
 /// The table kept in half precision, by its name in the weights file (after any prefix).
@@ -32,7 +32,7 @@ pub struct Encoder {
     /// `[hidden]`, f32: the embedding of token type 0, the only type a single text has.
     token_type: Tensor,
     layer_norm: LayerNorm,
-    encoder: BertEncoder,
+    layers: Layers,
 }
 
 impl Encoder {
@@ -62,24 +62,34 @@ impl Encoder {
             config.layer_norm_eps,
         );
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        let encoder = BertEncoder::load(vb.pp(format!("{prefix}encoder")), config)?;
+        let layers = Layers::load(vb.pp(format!("{prefix}encoder")), config)?;
         Ok(Encoder {
             word_pieces,
             positions,
             token_type,
             layer_norm,
-            encoder,
+            layers,
         })
     }
 
+    /// Which matrix multiply the layers run on, for reports.
+    pub fn kernel(&self) -> &'static str {
+        if self.layers.banded() {
+            "AVX-512 kernel"
+        } else {
+            "candle's gemm"
+        }
+    }
+
     /// Hidden states `[len, hidden]` for one packed sequence: word-piece ids `[len]` (u32),
-    /// each one's position in its own text `[len]` (u32), and the additive attention mask
-    /// `[1, 1, len, len]` (0 where a word piece may attend, the most negative float where not).
+    /// each one's position in its own text `[len]` (u32), and, when it packs several texts,
+    /// the additive attention mask `[len, len]` (0 where a word piece may attend, the most
+    /// negative float where not).
     pub fn forward(
         &self,
         ids: &Tensor,
         positions: &Tensor,
-        blocked: &Tensor,
+        blocked: Option<&Tensor>,
     ) -> Result<Tensor, EmbedError> {
         let words = self
             .word_pieces
@@ -87,7 +97,7 @@ impl Encoder {
             .to_dtype(DType::F32)?;
         let positions = self.positions.index_select(positions, 0)?;
         let summed = (words + positions)?.broadcast_add(&self.token_type)?;
-        let input = self.layer_norm.forward(&summed)?.unsqueeze(0)?;
-        Ok(self.encoder.forward(&input, blocked)?.squeeze(0)?)
+        let input = self.layer_norm.forward(&summed)?;
+        Ok(self.layers.forward(&input, blocked)?)
     }
 }

@@ -15,6 +15,8 @@
 pub mod cache;
 mod encoder;
 pub mod fetch;
+mod layers;
+mod matmul;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -158,6 +160,12 @@ impl Embedder {
         })
     }
 
+    /// Which matrix multiply the model runs on ("AVX-512 kernel" or "candle's gemm"): the
+    /// first is several times faster (docs/PERFORMANCE.md).
+    pub fn kernel(&self) -> &'static str {
+        self.model.kernel()
+    }
+
     /// Vector length.
     pub fn dims(&self) -> usize {
         self.dims
@@ -221,19 +229,24 @@ impl Embedder {
         let positions = Tensor::new(positions, &self.device)?;
         // Across texts, the most negative float is added to the attention scores (as BERT
         // does for padding), so a word piece gives no weight to another text's.
-        let mut blocked = vec![f32::MIN; total * total];
-        let mut start = 0;
-        for ids in pass {
-            let end = start + ids.len();
-            for row in start..end {
-                blocked[row * total + start..row * total + end].fill(0.0);
+        // One text attends to all of itself: no mask.
+        let blocked = if pass.len() > 1 {
+            let mut blocked = vec![f32::MIN; total * total];
+            let mut start = 0;
+            for ids in pass {
+                let end = start + ids.len();
+                for row in start..end {
+                    blocked[row * total + start..row * total + end].fill(0.0);
+                }
+                start = end;
             }
-            start = end;
-        }
-        let blocked = Tensor::from_vec(blocked, (1, 1, total, total), &self.device)?;
+            Some(Tensor::from_vec(blocked, (total, total), &self.device)?)
+        } else {
+            None
+        };
         // A panic in another pass leaves nothing half-done behind this lock: take it anyway.
         let turn = self.forward.lock().unwrap_or_else(|p| p.into_inner());
-        let hidden = self.model.forward(&ids, &positions, &blocked)?;
+        let hidden = self.model.forward(&ids, &positions, blocked.as_ref())?;
         drop(turn);
         let rows = hidden.to_vec2::<f32>()?;
         // Mean pooling over each text's own word pieces, then L2 normalisation.
