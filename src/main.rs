@@ -238,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "ok: model {} ({} dimensions, {})",
                 model.embedder.id(),
                 model.embedder.dims(),
-                model.embedder.kernel()
+                model.embedder.kernel().name()
             )?;
         }
         Command::Skills { area } => {

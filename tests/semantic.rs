@@ -338,12 +338,14 @@ fn the_disk_cache_survives_a_restart() {
 /// than rounding: each is compared with candle's own all-f32 `BertModel` on the same word
 /// pieces, with the model card's mean pooling and normalisation. Ours embeds the texts
 /// together, packed into one forward pass (`embed::PASS_TOKENS`), the reference one by one:
-/// so this also shows that texts sharing a pass do not change each other's vectors.
+/// so this also shows that texts sharing a pass do not change each other's vectors. And
+/// our own layers (`embed/layers.rs`) make them on every matrix-multiply kernel this CPU
+/// runs (`embed/matmul.rs`), for a packed pass and for a text alone (no attention mask).
 #[test]
-fn half_precision_word_pieces_make_the_same_vectors() {
+fn our_encoder_makes_candles_vectors_on_every_kernel() {
     use candle_core::{DType, Device, Tensor};
     use candle_transformers::models::bert::{BertModel, Config};
-    use careerbot::embed::{fetch, Embedder};
+    use careerbot::embed::{fetch, Embedder, Kernel};
 
     let dir = fetch::model_dir(
         None,
@@ -352,7 +354,6 @@ fn half_precision_word_pieces_make_the_same_vectors() {
         &fetch::Endpoints::from_env(),
     )
     .unwrap();
-    let ours = Embedder::load(&dir).unwrap();
     let config: Config =
         serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
     let vb = unsafe {
@@ -373,9 +374,26 @@ fn half_precision_word_pieces_make_the_same_vectors() {
         "Kubeflow, MLflow and a feature store",
         "ok",
     ];
-    let vectors = ours.embed(&texts).unwrap();
-    for (text, vector) in texts.iter().zip(&vectors) {
-        let encoding = tokenizer.encode(*text, true).unwrap();
+    let mut kernels = vec![];
+    for kernel in [Kernel::Avx512, Kernel::Avx2, Kernel::Candle] {
+        let ours = Embedder::load_with_kernel(&dir, kernel).unwrap();
+        let runs = if kernel.runs_here() {
+            kernel
+        } else {
+            Kernel::Candle
+        };
+        assert_eq!(ours.kernel(), runs);
+        kernels.push((ours.embed(&texts).unwrap(), kernel));
+        kernels.push((ours.embed(&texts[..1]).unwrap(), kernel));
+    }
+    // The kernel this CPU is given by default is one of those.
+    assert_eq!(
+        Embedder::load(&dir).unwrap().kernel(),
+        Kernel::detect(),
+        "the default kernel"
+    );
+    let reference_vector = |text: &str| -> Vec<f32> {
+        let encoding = tokenizer.encode(text, true).unwrap();
         let ids = Tensor::new(encoding.get_ids(), &Device::Cpu)
             .unwrap()
             .unsqueeze(0)
@@ -383,11 +401,22 @@ fn half_precision_word_pieces_make_the_same_vectors() {
         let hidden = reference
             .forward(&ids, &ids.zeros_like().unwrap(), None)
             .unwrap();
-        let mean = hidden.mean(1).unwrap().squeeze(0).unwrap();
-        let mean: Vec<f32> = mean.to_vec1().unwrap();
+        let mean: Vec<f32> = hidden
+            .mean(1)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
-        let cosine: f32 = mean.iter().zip(vector).map(|(a, b)| a * b / norm).sum();
-        assert!(cosine > 0.9999, "{text:?}: cosine {cosine}");
-        assert!(cosine < 1.0001, "{text:?}: cosine {cosine}");
+        mean.iter().map(|x| x / norm).collect()
+    };
+    let references: Vec<Vec<f32>> = texts.iter().map(|t| reference_vector(t)).collect();
+    for (vectors, kernel) in &kernels {
+        for ((text, vector), want) in texts.iter().zip(vectors).zip(&references) {
+            let cosine: f32 = want.iter().zip(vector).map(|(a, b)| a * b).sum();
+            assert!(cosine > 0.9999, "{kernel:?} {text:?}: cosine {cosine}");
+            assert!(cosine < 1.0001, "{kernel:?} {text:?}: cosine {cosine}");
+        }
     }
 }

@@ -18,6 +18,7 @@ use candle_nn::{LayerNorm, VarBuilder};
 use candle_transformers::models::bert::Config;
 
 use super::layers::Layers;
+use super::matmul::Kernel;
 use super::EmbedError;
 
 /// The table kept in half precision, by its name in the weights file (after any prefix).
@@ -36,11 +37,13 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Builds the model from the weights file's tensors (the word-piece table already f16).
+    /// Builds the model from the weights file's tensors (the word-piece table already f16),
+    /// its multiplies on `kernel` where it can.
     pub fn load(
         mut tensors: HashMap<String, Tensor>,
         config: &Config,
         device: &Device,
+        kernel: Kernel,
     ) -> Result<Encoder, EmbedError> {
         // Some checkpoints nest the model under `bert.`, as candle's loader also allows.
         let prefix = if tensors.contains_key(&format!("bert.{WORD_PIECES}")) {
@@ -62,7 +65,7 @@ impl Encoder {
             config.layer_norm_eps,
         );
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        let layers = Layers::load(vb.pp(format!("{prefix}encoder")), config)?;
+        let layers = Layers::load(vb.pp(format!("{prefix}encoder")), config, kernel)?;
         Ok(Encoder {
             word_pieces,
             positions,
@@ -72,13 +75,9 @@ impl Encoder {
         })
     }
 
-    /// Which matrix multiply the layers run on, for reports.
-    pub fn kernel(&self) -> &'static str {
-        if self.layers.banded() {
-            "AVX-512 kernel"
-        } else {
-            "candle's gemm"
-        }
+    /// The kernel the layers' matrix multiplies run on.
+    pub fn kernel(&self) -> Kernel {
+        self.layers.kernel()
     }
 
     /// Hidden states `[len, hidden]` for one packed sequence: word-piece ids `[len]` (u32),

@@ -1,22 +1,21 @@
 //! BERT's transformer layers, arranged for short inputs on a small CPU.
 //!
-//! The arithmetic is BERT's (and candle-transformers' `BertEncoder`'s): per layer,
-//! self-attention, a dense projection added back and normalised, then the feed-forward
-//! block (dense, GELU, dense) added back and normalised. Three things differ, all for speed
-//! on the inputs a chat bot sees (a question is 10 to 60 word pieces):
+//! The arithmetic is BERT's (and candle-transformers' `BertEncoder`'s, which this replaced):
+//! per layer, self-attention, a dense projection added back and normalised, then the
+//! feed-forward block (dense, GELU, dense) added back and normalised. What differs is all
+//! for speed on the inputs a chat bot sees (a question is 10 to 60 word pieces):
 //!
+//! - **The dense projections run on our own kernels** ([`super::matmul`]), the bias added
+//!   inside the multiply.
 //! - **Query, key and value are one multiply.** Their weights are stacked into one
-//!   `[3 x hidden, hidden]` matrix at load, so each layer starts one matrix multiply
-//!   instead of three (each start packs its operands and wakes the threads).
-//! - **Bias and GELU in one sweep** ([`BiasGelu`]), with an erf that compiles to vector
-//!   instructions. candle's GELU calls a scalar `erf` per value: 15% of a question's time.
-//! - **No elementwise op large enough for candle's worker pool.** candle hands elementwise
-//!   ops over 64k values to a pool whose threads spin while they wait; on two cores they
-//!   spin against the matrix multiplies' own threads. The largest tensor left outside the
-//!   fused op is `[PASS_TOKENS, 3 x hidden]`, which the bias sweep also handles.
+//!   `[3 x hidden, hidden]` matrix at load: one multiply instead of three per layer.
+//! - **GELU with a vectorised erf** ([`Gelu`], `careerbot_kernels::gelu`). candle's calls a
+//!   scalar `erf` per value: 15% of a question's time.
+//! - **A single text gets no attention mask** (one text attends to all of itself); a
+//!   packed pass of several texts gets the block-diagonal one (`Embedder::embed_packed`).
 //!
 //! The vectors are the same as candle's `BertModel`'s (cosine above 0.9999, asserted in
-//! `tests/semantic.rs`).
+//! `tests/semantic.rs` for the kernel this CPU runs and for candle's multiply).
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Module, Shape, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
@@ -24,15 +23,14 @@ use candle_transformers::models::bert::Config;
 
 type Result<T> = candle_core::Result<T>;
 
-/// The multiplies' weights; see [`super::matmul`].
-use super::matmul::Linear;
+use super::matmul::{Kernel, Linear};
 
 /// `x Wᵀ + b` for `weight` and `bias` under `vb`.
-fn linear(vb: VarBuilder, rows: usize, cols: usize) -> Result<Linear> {
+fn linear(vb: VarBuilder, rows: usize, cols: usize, kernel: Kernel) -> Result<Linear> {
     Linear::new(
         &vb.get((rows, cols), "weight")?,
         &vb.get(rows, "bias")?,
-        false,
+        kernel,
     )
 }
 
@@ -56,7 +54,7 @@ struct Layer {
 }
 
 impl Layer {
-    fn load(vb: VarBuilder, config: &Config) -> Result<Layer> {
+    fn load(vb: VarBuilder, config: &Config, kernel: Kernel) -> Result<Layer> {
         let (h, i, eps) = (
             config.hidden_size,
             config.intermediate_size,
@@ -70,11 +68,15 @@ impl Layer {
             biases.push(own.pp(part).get(h, "bias")?);
         }
         Ok(Layer {
-            qkv: Linear::new(&Tensor::cat(&weights, 0)?, &Tensor::cat(&biases, 0)?, false)?,
-            attention_out: linear(attention.pp("output.dense"), h, h)?,
+            qkv: Linear::new(
+                &Tensor::cat(&weights, 0)?,
+                &Tensor::cat(&biases, 0)?,
+                kernel,
+            )?,
+            attention_out: linear(attention.pp("output.dense"), h, h, kernel)?,
             attention_norm: layer_norm(attention.pp("output.LayerNorm"), h, eps)?,
-            intermediate: linear(vb.pp("intermediate.dense"), i, h)?,
-            output: linear(vb.pp("output.dense"), h, i)?,
+            intermediate: linear(vb.pp("intermediate.dense"), i, h, kernel)?,
+            output: linear(vb.pp("output.dense"), h, i, kernel)?,
             output_norm: layer_norm(vb.pp("output.LayerNorm"), h, eps)?,
         })
     }
@@ -88,10 +90,11 @@ pub struct Layers {
 }
 
 impl Layers {
-    /// The layers under `vb` (the checkpoint's `encoder.`).
-    pub fn load(vb: VarBuilder, config: &Config) -> Result<Layers> {
+    /// The layers under `vb` (the checkpoint's `encoder.`), multiplied by `kernel` where
+    /// it can (see [`Linear::new`]).
+    pub fn load(vb: VarBuilder, config: &Config, kernel: Kernel) -> Result<Layers> {
         let layers = (0..config.num_hidden_layers)
-            .map(|n| Layer::load(vb.pp(format!("layer.{n}")), config))
+            .map(|n| Layer::load(vb.pp(format!("layer.{n}")), config, kernel))
             .collect::<Result<Vec<_>>>()?;
         Ok(Layers {
             layers,
@@ -100,13 +103,19 @@ impl Layers {
         })
     }
 
-    /// Whether the multiplies run on the AVX-512 kernel (see [`super::matmul`]).
-    pub fn banded(&self) -> bool {
-        self.layers.iter().all(|l| {
-            [&l.qkv, &l.attention_out, &l.intermediate, &l.output]
-                .iter()
-                .all(|m| m.is_banded())
-        })
+    /// The kernel the multiplies run on (candle's when any of them does).
+    pub fn kernel(&self) -> Kernel {
+        let all = self
+            .layers
+            .iter()
+            .flat_map(|l| [&l.qkv, &l.attention_out, &l.intermediate, &l.output]);
+        let mut kernels = all.map(|m| m.kernel());
+        let first = kernels.next().unwrap_or(Kernel::Candle);
+        if kernels.all(|k| k == first) {
+            first
+        } else {
+            Kernel::Candle
+        }
     }
 
     /// Hidden states `[len, hidden]` from the input layer's `[len, hidden]`; `blocked` is
@@ -168,76 +177,14 @@ impl CustomOp1 for Gelu {
             candle_core::bail!("gelu-erf: a contiguous tensor only");
         };
         let mut out = data[start..end].to_vec();
-        gelu(&mut out);
+        careerbot_kernels::gelu(&mut out);
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
-}
-
-/// GELU in place: `x/2 (1 + erf(x/sqrt 2))`, vectorised where the CPU allows.
-fn gelu(values: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        unsafe { gelu_avx2(values) };
-        return;
-    }
-    gelu_portable(values);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gelu_avx2(values: &mut [f32]) {
-    // The same loop, compiled with 8-wide vectors.
-    gelu_portable(values);
-}
-
-#[inline(always)]
-fn gelu_portable(values: &mut [f32]) {
-    for x in values {
-        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
-    }
-}
-
-/// erf to within 1e-6 of the exact value, branch-free so a loop of it vectorises: an odd
-/// rational function of `x`, clamped to [-4, 4] (beyond which erf is ±1 in f32). The
-/// coefficients are the minimax fit Eigen uses for its vectorised `erf`
-/// (`generic_fast_erf_float`); `erf_is_within_a_millionth` checks them against libm.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let x = x.clamp(-4.0, 4.0);
-    let x2 = x * x;
-    let mut p = -2.726_142_3e-10_f32;
-    for a in [
-        2.770_681_4e-8,
-        -2.101_024e-6,
-        -5.692_506_4e-5,
-        -7.349_906_3e-4,
-        -2.954_600e-3,
-        -1.609_603_3e-2,
-    ] {
-        p = p.mul_add(x2, a);
-    }
-    let mut q = -1.456_607_2e-5_f32;
-    for b in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
-        q = q.mul_add(x2, b);
-    }
-    x * p / q
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn erf_is_within_a_millionth() {
-        let mut worst = 0.0f64;
-        for i in -60_000..=60_000 {
-            let x = i as f32 / 10_000.0;
-            let exact = candle_core::cpu::erf::erf_f64(x as f64);
-            worst = worst.max((erf(x) as f64 - exact).abs());
-        }
-        assert!(worst < 1e-6, "worst error {worst}");
-    }
 
     #[test]
     fn gelu_matches_candles() {

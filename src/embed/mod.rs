@@ -17,6 +17,8 @@ mod encoder;
 pub mod fetch;
 mod layers;
 mod matmul;
+
+pub use matmul::Kernel;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -94,6 +96,7 @@ pub struct Embedder {
     /// Identifies the model in the vector cache: the safetensors' size and a hash of the
     /// config, so vectors from another model are never mixed in.
     id: String,
+    dir: PathBuf,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -106,8 +109,15 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Loads config, tokenizer and weights from one directory.
+    /// Loads config, tokenizer and weights from one directory, for the fastest kernel this
+    /// CPU runs.
     pub fn load(dir: &Path) -> Result<Embedder, EmbedError> {
+        Embedder::load_with_kernel(dir, Kernel::detect())
+    }
+
+    /// Like [`Embedder::load`], with the matrix multiplies on `kernel` where this CPU runs
+    /// it (else candle's): for comparing them.
+    pub fn load_with_kernel(dir: &Path, kernel: Kernel) -> Result<Embedder, EmbedError> {
         for file in MODEL_FILES {
             if !dir.join(file).is_file() {
                 return Err(EmbedError::MissingFile {
@@ -149,7 +159,7 @@ impl Embedder {
         let tensors = weights::load(&weights_path, &device, |name| {
             name.ends_with(encoder::WORD_PIECES)
         })?;
-        let model = encoder::Encoder::load(tensors, &config, &device)?;
+        let model = encoder::Encoder::load(tensors, &config, &device, kernel)?;
         Ok(Embedder {
             model,
             tokenizer,
@@ -157,13 +167,18 @@ impl Embedder {
             dims,
             forward: std::sync::Mutex::new(()),
             id,
+            dir: dir.to_path_buf(),
         })
     }
 
-    /// Which matrix multiply the model runs on ("AVX-512 kernel" or "candle's gemm"): the
-    /// first is several times faster (docs/PERFORMANCE.md).
-    pub fn kernel(&self) -> &'static str {
+    /// The kernel the model's matrix multiplies run on (docs/PERFORMANCE.md compares them).
+    pub fn kernel(&self) -> Kernel {
         self.model.kernel()
+    }
+
+    /// The directory the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Vector length.
