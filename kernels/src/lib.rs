@@ -40,13 +40,10 @@ impl Kernel {
     pub fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Kernel::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Kernel::Avx2;
+            for kernel in [Kernel::Avx512, Kernel::Avx2] {
+                if kernel.runs_here() {
+                    return kernel;
+                }
             }
         }
         Kernel::Candle
@@ -63,10 +60,19 @@ impl Kernel {
 
     /// Whether this CPU can run the kernel.
     pub fn runs_here(self) -> bool {
-        match (self, Kernel::detect()) {
-            (Kernel::Candle, _) | (Kernel::Avx2, Kernel::Avx512 | Kernel::Avx2) => true,
-            (Kernel::Avx512, detected) => detected == Kernel::Avx512,
-            _ => false,
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            match self {
+                Kernel::Avx512 => has!("avx512f"),
+                // Checked for itself: a virtual CPU may offer AVX-512 without AVX2 or FMA.
+                Kernel::Avx2 => has!("avx2") && has!("fma"),
+                Kernel::Candle => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Candle
         }
     }
 
@@ -90,10 +96,16 @@ pub struct Bands {
 
 impl Bands {
     /// `weights` (`[n, k]`, row-major) in bands for `kernel`, or `None` when this CPU does
-    /// not run it or `n` is not a whole number of its bands.
+    /// not run it, `n` is not a whole (non-zero) number of its bands, or `weights` is not
+    /// `n` rows of `k`.
     pub fn pack(weights: &[f32], n: usize, k: usize, kernel: Kernel) -> Option<Bands> {
         let band = kernel.band();
-        if band == 0 || n % band != 0 || weights.len() != n * k || !kernel.runs_here() {
+        if band == 0
+            || n == 0
+            || n % band != 0
+            || n.checked_mul(k) != Some(weights.len())
+            || !kernel.runs_here()
+        {
             return None;
         }
         let mut data = Vec::with_capacity(n * k);
@@ -127,17 +139,23 @@ impl Bands {
     /// When `x` is not `m` whole rows or `bias` is not one value per output.
     pub fn multiply(&self, x: &[f32], m: usize, bias: &[f32]) -> Vec<f32> {
         let (n, k, kernel, band) = (self.n, self.k, self.kernel, self.kernel.band());
-        assert_eq!(x.len(), m * k, "{m} rows of {k}");
+        assert_eq!(m.checked_mul(k), Some(x.len()), "{m} rows of {k}");
         assert_eq!(bias.len(), n, "one bias per output");
-        let mut out = vec![0f32; m * n];
+        let size = m
+            .checked_mul(n)
+            .expect("an output this large cannot be allocated");
+        let mut out = vec![0f32; size];
         let band_count = n / band;
         let out_at = SharedOut(out.as_mut_ptr());
         let run = |bands_range: std::ops::Range<usize>| {
             for b in bands_range {
                 let columns = b * band..(b + 1) * band;
                 let weights = &self.data[b * k * band..(b + 1) * k * band];
-                // SAFETY: `pack` banded the weights only for a kernel this CPU runs; `out`
-                // holds m x n floats; each band's columns are written by this call alone.
+                // SAFETY: `pack` banded the weights only for a kernel this CPU runs, n band
+                // widths of k each; `x` is m rows of k and `out` m rows of n (checked
+                // above); bias[columns] is one band wide; the bands are split between the
+                // threads below without overlap, so each band's columns of `out` are
+                // written by this call alone.
                 unsafe { multiply_band(kernel, x, m, k, weights, &bias[columns], out_at, n, b) };
             }
         };
@@ -157,7 +175,8 @@ impl Bands {
 /// The output's address, shared by the threads that each write their own bands' columns.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
-// SAFETY: threads write disjoint columns (see `cpu_fwd`), and the buffer outlives them.
+// SAFETY: `Bands::multiply` gives each thread its own bands, so threads write disjoint
+// columns, and the buffer outlives them (the threads are joined before it returns).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
@@ -165,7 +184,9 @@ unsafe impl Sync for SharedOut {}
 /// (`[k][band]`), plus `bias`, into the band's columns of `out` (`[m, n]`).
 ///
 /// # Safety
-/// The CPU must run `kernel`; `out` must hold `m * n` floats, and no one else may touch
+/// The CPU must run `kernel`; `x` must hold `m * k` floats, `weights` `k * band` and
+/// `bias` `band` (the kernel's band width); band `b` must lie inside the `n` columns
+/// (`(b + 1) * band <= n`); `out` must hold `m * n` floats, and no one else may touch
 /// these columns meanwhile.
 #[allow(clippy::too_many_arguments)]
 unsafe fn multiply_band(
@@ -179,11 +200,14 @@ unsafe fn multiply_band(
     n: usize,
     b: usize,
 ) {
+    let band = kernel.band();
+    debug_assert!(x.len() >= m * k && weights.len() >= k * band && bias.len() >= band);
+    debug_assert!((b + 1) * band <= n);
     let mut row = 0;
     while row < m {
         let rows = (m - row).min(ROWS);
         let x = x.as_ptr().add(row * k);
-        let out = out.0.add(row * n + b * kernel.band());
+        let out = out.0.add(row * n + b * band);
         let (w, bias) = (weights.as_ptr(), bias.as_ptr());
         // The row count is a constant inside each kernel, so its loops unroll and its sums
         // stay in registers.
@@ -301,23 +325,38 @@ pub fn gelu(values: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gelu_avx2(values: &mut [f32]) {
-    // The same loop, compiled with 8-wide vectors.
-    gelu_portable(values);
+    // The same loop, compiled with 8-wide vectors and fused multiply-adds.
+    gelu_with::<true>(values);
 }
 
 #[inline(always)]
 fn gelu_portable(values: &mut [f32]) {
+    gelu_with::<false>(values);
+}
+
+/// GELU over `values`, the erf's polynomials with fused multiply-adds when `FMA` (which
+/// without the instruction would be a slow library call).
+#[inline(always)]
+fn gelu_with<const FMA: bool>(values: &mut [f32]) {
     for x in values {
-        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+        *x = 0.5 * *x * (1.0 + erf::<FMA>(*x * std::f32::consts::FRAC_1_SQRT_2));
     }
 }
 
 /// erf to within 1e-6 of the exact value, branch-free so a loop of it vectorises: an odd
 /// rational function of `x`, clamped to [-4, 4] (beyond which erf is ±1 in f32). The
 /// coefficients are the minimax fit Eigen uses for its vectorised `erf`
-/// (`generic_fast_erf_float`); `erf_is_within_a_millionth` checks them against libm.
+/// (`generic_fast_erf_float`); `erf_is_within_a_millionth` checks them against a slow
+/// double-precision reference (series and continued fraction).
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+fn erf<const FMA: bool>(x: f32) -> f32 {
+    let step = |acc: f32, x2: f32, c: f32| {
+        if FMA {
+            acc.mul_add(x2, c)
+        } else {
+            acc * x2 + c
+        }
+    };
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
     let mut p = -2.726_142_3e-10_f32;
@@ -329,13 +368,14 @@ fn erf(x: f32) -> f32 {
         -2.954_600e-3,
         -1.609_603_3e-2,
     ] {
-        p = p.mul_add(x2, a);
+        p = step(p, x2, a);
     }
     let mut q = -1.456_607_2e-5_f32;
     for b in [-2.133_740_6e-4, -1.682_827e-3, -7.373_329e-3, -1.426_474e-2] {
-        q = q.mul_add(x2, b);
+        q = step(q, x2, b);
     }
-    x * p / q
+    // The fit overshoots 1 by an ulp or two near ±3.9.
+    (x * p / q).clamp(-1.0, 1.0)
 }
 
 #[cfg(test)]
@@ -345,7 +385,10 @@ mod tests {
         let mut worst = 0.0f64;
         for i in -60_000..=60_000 {
             let x = i as f32 / 10_000.0;
-            worst = worst.max((super::erf(x) as f64 - reference_erf(x as f64)).abs());
+            let exact = reference_erf(x as f64);
+            for got in [super::erf::<true>(x), super::erf::<false>(x)] {
+                worst = worst.max((got as f64 - exact).abs());
+            }
         }
         assert!(worst < 1e-6, "worst error {worst}");
     }

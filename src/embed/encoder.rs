@@ -1,4 +1,4 @@
-//! The BERT encoder, with its word-piece table kept in half precision.
+//! BERT's input layer, with its word-piece table kept in half precision.
 //!
 //! Why: the table (30,522 word pieces x 384 floats) is half of MiniLM's weights, 47 MB in
 //! f32, yet a forward pass reads only the rows of the question's own word pieces. Kept as

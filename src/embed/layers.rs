@@ -15,11 +15,11 @@
 //!   packed pass of several texts gets the block-diagonal one (`Embedder::embed_packed`).
 //!
 //! The vectors are the same as candle's `BertModel`'s (cosine above 0.9999, asserted in
-//! `tests/semantic.rs` for the kernel this CPU runs and for candle's multiply).
+//! `tests/semantic.rs` for every kernel this CPU runs and for candle's multiply).
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Module, Shape, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
-use candle_transformers::models::bert::Config;
+use candle_transformers::models::bert::{Config, HiddenAct};
 
 type Result<T> = candle_core::Result<T>;
 
@@ -93,6 +93,14 @@ impl Layers {
     /// The layers under `vb` (the checkpoint's `encoder.`), multiplied by `kernel` where
     /// it can (see [`Linear::new`]).
     pub fn load(vb: VarBuilder, config: &Config, kernel: Kernel) -> Result<Layers> {
+        // The feed-forward activation is GELU's erf form (`Gelu`), as in MiniLM; a model
+        // configured otherwise would get wrong vectors, so it is refused.
+        if config.hidden_act != HiddenAct::Gelu {
+            candle_core::bail!(
+                "the model's activation is {:?}; only GELU (\"gelu\") is supported",
+                config.hidden_act
+            );
+        }
         let layers = (0..config.num_hidden_layers)
             .map(|n| Layer::load(vb.pp(format!("layer.{n}")), config, kernel))
             .collect::<Result<Vec<_>>>()?;

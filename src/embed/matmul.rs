@@ -4,7 +4,7 @@
 //!
 //! A matrix whose kernel this CPU does not run, or whose width is not a whole number of
 //! the kernel's bands, keeps its plain weights and candle multiplies them: the same
-//! numbers, the old speed.
+//! results up to rounding (the sums are added in another order), the old speed.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use careerbot_kernels::Bands;
@@ -34,7 +34,9 @@ impl Linear {
         if bias.len() != n {
             candle_core::bail!("a bias of {} for {n} outputs", bias.len());
         }
-        let bands = if kernel.band() > 0 && kernel.runs_here() {
+        // `pack` says whether the kernel takes this matrix; the copy is skipped when it
+        // cannot run here at all.
+        let bands = if kernel.runs_here() && kernel != Kernel::Candle {
             Bands::pack(&weight.flatten_all()?.to_vec1::<f32>()?, n, k, kernel)
         } else {
             None
@@ -136,6 +138,33 @@ mod tests {
                     assert!((g - w).abs() < 1e-3, "{kernel:?} {m}x{k}x{n}: {g} vs {w}");
                 }
             }
+        }
+    }
+
+    /// An input that starts inside its storage (a slice of a bigger tensor) is read from
+    /// its start; one that is not contiguous is refused, not misread.
+    #[test]
+    fn inputs_are_read_by_their_layout() {
+        let (k, n) = (384, 384);
+        let w = Tensor::from_vec(values(n * k, 7), (n, k), &Device::Cpu).unwrap();
+        let b = Tensor::from_vec(values(n, 8), n, &Device::Cpu).unwrap();
+        let x = Tensor::from_vec(values(9 * k, 9), (9, k), &Device::Cpu).unwrap();
+        let linear = Linear::new(&w, &b, Kernel::detect()).unwrap();
+        let plain = Linear::new(&w, &b, Kernel::Candle).unwrap();
+        let part = x.narrow(0, 2, 5).unwrap();
+        let got = linear.forward(&part).unwrap().to_vec2::<f32>().unwrap();
+        let want = plain.forward(&part.contiguous().unwrap()).unwrap();
+        for (g, w) in got
+            .iter()
+            .flatten()
+            .zip(want.to_vec2::<f32>().unwrap().iter().flatten())
+        {
+            assert!((g - w).abs() < 1e-3, "{g} vs {w}");
+        }
+        let square = Tensor::from_vec(values(k * k, 10), (k, k), &Device::Cpu).unwrap();
+        let transposed = square.t().unwrap();
+        if linear.kernel() != Kernel::Candle {
+            assert!(linear.forward(&transposed).is_err());
         }
     }
 

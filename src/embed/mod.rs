@@ -17,11 +17,11 @@ mod encoder;
 pub mod fetch;
 mod layers;
 mod matmul;
-
-pub use matmul::Kernel;
 mod weights;
 
 use std::path::{Path, PathBuf};
+
+pub use matmul::Kernel;
 
 use candle_core::{Device, Tensor};
 use candle_transformers::models::bert::Config;
@@ -65,7 +65,8 @@ pub enum EmbedError {
 /// Why: unless `RAYON_NUM_THREADS` is set, candle works the count out again at every matrix
 /// multiply, reading `/proc/cpuinfo` each time: a third of the time it takes to embed a short
 /// question (see docs/PERFORMANCE.md). The count chosen is candle's own default (physical
-/// cores), just computed once. A value the user set is left alone.
+/// cores), just computed once. A value the user set is left alone. The same count sizes
+/// rayon's pool, which also runs our own kernels' threads (`matmul`).
 ///
 /// Call it first thing in `main`, before any thread exists: it changes the environment.
 pub fn pin_thread_count() {
@@ -89,7 +90,7 @@ pub struct Embedder {
     device: Device,
     dims: usize,
     /// Held through each forward pass: one runs at a time. Each pass already uses every
-    /// core (candle's matrix multiplies are parallel), so running several at once gains no
+    /// core (the matrix multiplies share their bands between rayon's threads), so running several at once gains no
     /// speed, and each would hold its own activations: 32 questions in flight took the
     /// serving process from 130 to 190 MiB.
     forward: std::sync::Mutex<()>,
