@@ -62,10 +62,11 @@ fn independent_calibration_sets_meet_the_bar() {
         .filter(|c| c.kind == "offtopic")
         .collect();
     let answered: Vec<_> = offtopic.iter().filter(|c| !c.top1).collect();
-    // One of 32 is answered: "a beginner road bike under $1000" (a Phase 0 passage).
-    assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 55 of 60 when calibrated.
-    assert!(report.refused() >= 53, "{summary}");
+    // None of 32 is answered since the eighth session ("a beginner road bike under $1000"
+    // was, from a Phase 0 passage, until `fuse::WORDLESS_SIMILARITY`).
+    assert!(answered.is_empty(), "off-topic answered: {answered:#?}");
+    // With the questions the base does not answer in its domain: 58 of 60 when calibrated.
+    assert!(report.refused() >= 56, "{summary}");
 }
 
 #[test]

@@ -102,7 +102,7 @@ impl Bands {
         let band = kernel.band();
         if band == 0
             || n == 0
-            || n % band != 0
+            || !n.is_multiple_of(band)
             || n.checked_mul(k) != Some(weights.len())
             || !kernel.runs_here()
         {
@@ -365,7 +365,7 @@ fn erf<const FMA: bool>(x: f32) -> f32 {
         -2.101_024e-6,
         -5.692_506_4e-5,
         -7.349_906_3e-4,
-        -2.954_600e-3,
+        -2.954_6e-3,
         -1.609_603_3e-2,
     ] {
         p = step(p, x2, a);
