@@ -22,6 +22,9 @@ COPY benches ./benches
 # The chart fonts are compiled into the binary (include_bytes!).
 COPY assets ./assets
 COPY src ./src
+# The model's inner loops, a workspace member (careerbot-kernels); the kernel is chosen at
+# run time by what the CPU has, so the image runs on any x86-64.
+COPY kernels ./kernels
 
 # The release profile keeps line-table debug info (debug = 1, for profiling); here it is
 # dropped and stripped: it is most of the binary's size (over 200 MB) and an image has no
