@@ -184,11 +184,11 @@ fn main() {
     // The same, with the model's multiplies on each slower kernel this CPU runs (same
     // vectors: the passage vectors come from the cache the first embedding filled).
     for kernel in [Kernel::Avx2, Kernel::Candle] {
-        let embedder =
-            Embedder::load_with_kernel(disk_model.embedder.dir(), kernel).expect("model loads");
-        if embedder.kernel() != kernel || kernel == disk_model.embedder.kernel() {
+        if !kernel.runs_here() || kernel == disk_model.embedder.kernel() {
             continue;
         }
+        let embedder =
+            Embedder::load_with_kernel(disk_model.embedder.dir(), kernel).expect("model loads");
         let other = SemanticModel::new(Arc::new(embedder), cold.cache.clone());
         let engine = Engine::build_hybrid(shipped.clone(), &other).expect("hybrid builds");
         report(

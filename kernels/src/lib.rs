@@ -95,19 +95,20 @@ pub struct Bands {
 }
 
 impl Bands {
-    /// `weights` (`[n, k]`, row-major) in bands for `kernel`, or `None` when this CPU does
-    /// not run it, `n` is not a whole (non-zero) number of its bands, or `weights` is not
-    /// `n` rows of `k`.
-    pub fn pack(weights: &[f32], n: usize, k: usize, kernel: Kernel) -> Option<Bands> {
+    /// Whether `kernel` can multiply a matrix of `n` outputs here: this CPU runs it, and
+    /// `n` is a whole, non-zero number of its bands.
+    pub fn fit(n: usize, kernel: Kernel) -> bool {
         let band = kernel.band();
-        if band == 0
-            || n == 0
-            || !n.is_multiple_of(band)
-            || n.checked_mul(k) != Some(weights.len())
-            || !kernel.runs_here()
-        {
+        band > 0 && n > 0 && n.is_multiple_of(band) && kernel.runs_here()
+    }
+
+    /// `weights` (`[n, k]`, row-major) in bands for `kernel`, or `None` when they do not
+    /// [`fit`](Bands::fit) or `weights` is not `n` rows of `k`.
+    pub fn pack(weights: &[f32], n: usize, k: usize, kernel: Kernel) -> Option<Bands> {
+        if !Bands::fit(n, kernel) || n.checked_mul(k) != Some(weights.len()) {
             return None;
         }
+        let band = kernel.band();
         let mut data = Vec::with_capacity(n * k);
         for first in (0..n).step_by(band) {
             for i in 0..k {

@@ -8,8 +8,8 @@
 //! vectors it makes have a cosine above 0.9999 with the all-f32 model's (asserted in
 //! `tests/semantic.rs` against candle's own `BertModel`).
 //!
-//! This file is BERT's input layer, which sums word, position and token-type embeddings and
-//! normalises them; the transformer layers after it are [`super::layers`].
+//! The input layer sums word, position and token-type embeddings and normalises them; the
+//! transformer layers after it are [`super::layers`].
 
 use std::collections::HashMap;
 

@@ -15,13 +15,18 @@ type Result<T> = candle_core::Result<T>;
 /// A weight matrix `W` (`[n, k]`, one row per output) and its bias, ready to multiply.
 pub struct Linear {
     weights: Weights,
-    bias: Vec<f32>,
 }
 
 enum Weights {
-    Banded(Bands),
-    /// `Wᵀ` (`[k, n]`), for candle's multiply.
-    Plain(Tensor),
+    Banded {
+        bands: Bands,
+        bias: Vec<f32>,
+    },
+    /// `Wᵀ` (`[k, n]`) and the bias, for candle's multiply.
+    Plain {
+        weight_t: Tensor,
+        bias: Tensor,
+    },
 }
 
 impl Linear {
@@ -30,39 +35,40 @@ impl Linear {
     /// the width is not a whole number of its bands.
     pub fn new(weight: &Tensor, bias: &Tensor, kernel: Kernel) -> Result<Linear> {
         let (n, k) = weight.dims2()?;
-        let bias: Vec<f32> = bias.to_vec1()?;
-        if bias.len() != n {
-            candle_core::bail!("a bias of {} for {n} outputs", bias.len());
+        if bias.dims() != [n] {
+            candle_core::bail!("a bias of {:?} for {n} outputs", bias.dims());
         }
-        // `pack` says whether the kernel takes this matrix; the copy is skipped when it
-        // cannot run here at all.
-        let bands = if kernel.runs_here() && kernel != Kernel::Candle {
+        let bands = if Bands::fit(n, kernel) {
             Bands::pack(&weight.flatten_all()?.to_vec1::<f32>()?, n, k, kernel)
         } else {
             None
         };
         let weights = match bands {
-            Some(bands) => Weights::Banded(bands),
-            None => Weights::Plain(weight.t()?.contiguous()?),
+            Some(bands) => Weights::Banded {
+                bands,
+                bias: bias.to_vec1()?,
+            },
+            None => Weights::Plain {
+                weight_t: weight.t()?.contiguous()?,
+                bias: bias.clone(),
+            },
         };
-        Ok(Linear { weights, bias })
+        Ok(Linear { weights })
     }
 
     /// `x Wᵀ + b` for `x` of shape `[m, k]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.weights {
-            Weights::Banded(_) => x.apply_op1_no_bwd(self),
-            Weights::Plain(weight_t) => x
-                .matmul(weight_t)?
-                .broadcast_add(&Tensor::new(self.bias.as_slice(), x.device())?),
+            Weights::Banded { .. } => x.apply_op1_no_bwd(self),
+            Weights::Plain { weight_t, bias } => x.matmul(weight_t)?.broadcast_add(bias),
         }
     }
 
     /// The kernel that multiplies this matrix.
     pub fn kernel(&self) -> Kernel {
         match &self.weights {
-            Weights::Banded(bands) => bands.kernel(),
-            Weights::Plain(_) => Kernel::Candle,
+            Weights::Banded { bands, .. } => bands.kernel(),
+            Weights::Plain { .. } => Kernel::Candle,
         }
     }
 }
@@ -73,7 +79,7 @@ impl CustomOp1 for Linear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let Weights::Banded(bands) = &self.weights else {
+        let Weights::Banded { bands, bias } = &self.weights else {
             candle_core::bail!("banded-linear: the weights are not banded");
         };
         let CpuStorage::F32(data) = storage else {
@@ -88,7 +94,7 @@ impl CustomOp1 for Linear {
                 bands.inputs()
             );
         }
-        let out = bands.multiply(&data[start..end], *m, &self.bias);
+        let out = bands.multiply(&data[start..end], *m, bias);
         Ok((CpuStorage::F32(out), Shape::from((*m, bands.outputs()))))
     }
 }

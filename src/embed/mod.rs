@@ -90,9 +90,9 @@ pub struct Embedder {
     device: Device,
     dims: usize,
     /// Held through each forward pass: one runs at a time. Each pass already uses every
-    /// core (the matrix multiplies share their bands between rayon's threads), so running several at once gains no
-    /// speed, and each would hold its own activations: 32 questions in flight took the
-    /// serving process from 130 to 190 MiB.
+    /// core (the matrix multiplies share their bands between rayon's threads), so running
+    /// several at once gains no speed, and each would hold its own activations: 32
+    /// questions in flight took the serving process from 130 to 190 MiB.
     forward: std::sync::Mutex<()>,
     /// Identifies the model in the vector cache: the safetensors' size and a hash of the
     /// config, so vectors from another model are never mixed in.
