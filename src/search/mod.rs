@@ -6,6 +6,8 @@
 //! 2. [`semantic`]: sentence-embedding similarity of the question (and of the question
 //!    sentences inside a long message) to every passage;
 //! 3. [`fuse`]: one ranking from both signals, and the answer-or-refuse decision;
+//!    `wanted` then refuses a short question that asks for a kind of figure (a price, a
+//!    percentage, a date, a number of hours) its best passage does not state;
 //! 4. [`highlight`]: the part of the best passage worth showing, matches in bold.
 //!
 //! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
@@ -18,6 +20,7 @@ pub mod lexical;
 mod pointers;
 pub mod semantic;
 mod typo;
+mod wanted;
 
 use std::sync::Arc;
 
@@ -237,6 +240,16 @@ impl Engine {
                     {
                         decision = refusal;
                     }
+                }
+            }
+        }
+        if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
+            if let (Some(wanted), Some(best)) =
+                (wanted::Wanted::of_question(question), ranked.first())
+            {
+                let passage = &self.kb.passages[best.ord];
+                if !wanted.stated_in(&passage.title) && !wanted.stated_in(&passage.text) {
+                    decision = wanted::refusal(wanted, &passage.title, lexical.unknown_share);
                 }
             }
         }
@@ -564,6 +577,29 @@ mod tests {
             assert!(!a.answered, "{q:?} answered: {a:?}");
             assert!(a.hits.is_empty());
         }
+    }
+
+    /// A question asking for a kind of figure its passage does not state is refused; the
+    /// same topic without that ask, or a passage that states one, is answered.
+    #[test]
+    fn a_figure_the_passage_does_not_state_is_refused() {
+        let e = engine_of(&[(
+            "k/learn.md",
+            "+++\nid = \"learn\"\ntitle = \"Learning\"\n+++\n## Learning Kubernetes\nHow many weeks? Learning Kubernetes containers and Docker takes a few weeks of practice.\n",
+        )]);
+        let weeks = e.ask("how many weeks learning kubernetes containers", 1);
+        assert!(weeks.answered, "{weeks:?}");
+        let hours = e.ask(
+            "how many hours learning kubernetes containers docker practice",
+            1,
+        );
+        assert!(!hours.answered, "{hours:?}");
+        let reason = hours.decision.map(|d| d.reason).unwrap_or_default();
+        assert!(reason.contains("a number of hours"), "{reason}");
+        assert!(reason.contains("Learning Kubernetes"), "{reason}");
+        let price = e.ask("fee for learning kubernetes containers docker practice", 1);
+        let reason = price.decision.map(|d| d.reason).unwrap_or_default();
+        assert!(reason.contains("asks for a price"), "{reason}");
     }
 
     #[test]
