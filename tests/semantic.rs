@@ -50,11 +50,12 @@ fn independent_calibration_sets_meet_the_bar() {
             "tests/eval/independent-dev-2.jsonl",
             "tests/eval/independent-dev-3.jsonl",
             "tests/eval/independent-dev-4.jsonl",
+            "tests/eval/independent-dev-5.jsonl",
         ],
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (ninth session): 352 and 388 of 410.
+    // When last calibrated (ninth session): 403 and 444 of 470.
     assert!(report.top1() >= 0.84, "{summary}");
     assert!(report.recall3() >= 0.93, "{summary}");
     let offtopic: Vec<_> = report
@@ -63,14 +64,13 @@ fn independent_calibration_sets_meet_the_bar() {
         .filter(|c| c.kind == "offtopic")
         .collect();
     let answered: Vec<_> = offtopic.iter().filter(|c| !c.top1).collect();
-    // One of 47 is answered since the ninth session: "best biryani in hyderabad?", on the
-    // city's name alone (a salary passage names it). None of the first 32 is ("a beginner
-    // road bike under $1000" was, from a Phase 0 passage, until
-    // `fuse::WORDLESS_SIMILARITY`).
-    assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 132 of 164 when
-    // calibrated (122 before `search::wanted`).
-    assert!(report.refused() >= 128, "{summary}");
+    // None of 57 is answered since the ninth session ("best biryani in hyderabad?" was, on
+    // the city's name alone, until `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner
+    // road bike under $1000" was, until `fuse::WORDLESS_SIMILARITY`).
+    assert!(answered.is_empty(), "off-topic answered: {answered:#?}");
+    // With the questions the base does not answer in its domain: 160 of 204 when
+    // calibrated (146 before `search::wanted` and the higher bar).
+    assert!(report.refused() >= 156, "{summary}");
 }
 
 #[test]

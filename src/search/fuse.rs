@@ -58,10 +58,13 @@ const STRANGE_WORDS: f32 = 0.6;
 /// ... and whose meaning is this far from every passage is about something else: the few
 /// words it shares with the base ("how long", "best") are not what it asks. Re-calibrating
 /// the coverage weight made "how long do I boil eggs" (80% unknown weight, similarity 0.23)
-/// reach the answer bar on "how long" alone; on the dev half this rule refuses no question
-/// the base answers (the lowest similarity among those with this much unknown weight that
-/// are answered right is 0.28).
-const STRANGE_SIMILARITY: f32 = 0.26;
+/// reach the answer bar on "how long" alone. Raised from 0.26 in the ninth session, on the
+/// five calibration sets: off-topic questions that share one place name with the base
+/// ("best biryani in hyderabad?" 0.274, "how do I renew my passport in India?" 0.275) were
+/// answered, and the lowest similarity among questions with this much unknown weight that
+/// are answered right is 0.286 ("which buks shud i read for ml sys design n stuff"). The
+/// bar sits between the two.
+const STRANGE_SIMILARITY: f32 = 0.28;
 /// A short question whose best passage shares no word with it is answered on meaning alone,
 /// and needs at least this similarity rather than [`ANSWER_SCORE`]. On the calibration sets
 /// (eighth session), the short questions answered from a passage sharing none of their

@@ -1,11 +1,16 @@
 //! What in a question points at one passage by itself: the years of experience it states
-//! ("I have 4 years", matched to the salary band that covers them) and a numbered
-//! section it names ("phase 0", "year 3-4", matched to the section titled so).
+//! ("I have 4 years", matched to the salary band that covers them), the salary band a pay
+//! question names ("entry-level salary", "pay for freshers", by the band's level or its
+//! aliases in `salary.toml`), and a numbered section it names ("phase 0", "year 3-4",
+//! matched to the section titled so).
 //!
 //! Why: both retrievals read such a question by its shape. Every phase passage answers "how
 //! long does phase N take", and the model hardly tells one digit from another, so "how long
 //! is phase 0" ranked Phase 2 first; every salary band matches "salary with 4 years". The
-//! number is what the question is about, so the passage it names is lifted
+//! number is what the question is about, so the passage it names is lifted. Level names are
+//! the same: the model puts "entry-level ML architect salary" nearer the mid-level band.
+//! They count only in a question about pay (a word of the base's "salary" synonym group),
+//! since "beginner" or "lead" alone are not about a salary band. The passage it names is lifted
 //! (`fuse::POINTED_BONUS`, and twice the BM25 score on the lexical side).
 
 use std::collections::HashMap;
@@ -22,6 +27,10 @@ pub struct Pointers {
     /// Numbered sections: the label's word and number as titled ("phase", "0"; "year",
     /// "3-4"), and the passage. Labels two titles share point nowhere.
     numbered: Vec<(String, String, usize)>,
+
+    /// Words that make a question about pay: "salary" and its synonyms in the base, in
+    /// [`singular`] form.
+    pay_words: Vec<String>,
 }
 
 /// "4 years", "7+ yrs": experience stated in a question.
@@ -72,6 +81,7 @@ impl Pointers {
                 })
                 .collect(),
             numbered,
+            pay_words: pay_words(kb),
         }
     }
 
@@ -89,16 +99,78 @@ impl Pointers {
         out
     }
 
-    /// The salary-band passage covering the years of experience stated in `question`.
+    /// The salary-band passage covering the years of experience stated in `question`, or
+    /// else the one a question about pay names.
     fn stated_band(&self, question: &str) -> Option<usize> {
         let years = years()
             .captures(question)
             .and_then(|c| c.get(1))
-            .and_then(|m| m.as_str().parse::<u32>().ok())?;
-        self.bands
-            .iter()
-            .find(|(b, _)| b.covers_years(years))
-            .and_then(|(_, ord)| *ord)
+            .and_then(|m| m.as_str().parse::<u32>().ok());
+        match years {
+            Some(years) => self
+                .bands
+                .iter()
+                .find(|(b, _)| b.covers_years(years))
+                .and_then(|(_, ord)| *ord),
+            None => self.named_band(question),
+        }
+    }
+
+    /// The band a question about pay names by its level or an alias ("entry-level",
+    /// "freshers"). Two bands named ("entry vs senior pay") point at neither: the question
+    /// compares them.
+    fn named_band(&self, question: &str) -> Option<usize> {
+        let words = plain_words(question);
+        if !words
+            .split(' ')
+            .any(|w| self.pay_words.iter().any(|p| p == w))
+        {
+            return None;
+        }
+        let padded = format!(" {words} ");
+        let mut named = self.bands.iter().filter(|(b, _)| {
+            std::iter::once(&b.level)
+                .chain(&b.aliases)
+                .map(|name| plain_words(name))
+                .filter(|name| !name.is_empty())
+                .any(|name| padded.contains(&format!(" {name} ")))
+        });
+        match (named.next(), named.next()) {
+            (Some((_, ord)), None) => *ord,
+            _ => None,
+        }
+    }
+}
+
+/// "salary" and the variants the base's synonyms give it, singular.
+fn pay_words(kb: &KnowledgeBase) -> Vec<String> {
+    let mut words = vec!["salary".to_string()];
+    for s in kb.synonyms.iter().filter(|s| s.canonical == "salary") {
+        words.extend(s.variants.iter().map(|v| singular(&v.to_lowercase())));
+    }
+    words
+}
+
+/// Lowercase singular words separated by single spaces, hyphens and punctuation read as
+/// spaces: "Entry-level freshers?" is "entry level fresher".
+fn plain_words(text: &str) -> String {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(singular)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A plural's singular, roughly ("salaries" -> "salary", "packages" -> "package"): enough
+/// to compare a question's word with a list.
+fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") {
+        word[..word.len() - 1].to_string()
+    } else {
+        word.to_string()
     }
 }
 
@@ -147,5 +219,40 @@ mod tests {
         assert!(title("what is step 1").is_empty());
         assert!(title("how long does phase 7 take").is_empty());
         assert!(title("how long does it take").is_empty());
+    }
+
+    #[test]
+    fn a_pay_question_points_at_the_band_it_names() {
+        let salary = "title = \"Pay\"\n[[band]]\nid = \"entry\"\nlevel = \"Entry level\"\naliases = [\"fresher\", \"junior\"]\nyears_min = 0\nyears_max = 2\nmin_lpa = 10\nmax_lpa = 18\n[[band]]\nid = \"senior\"\nlevel = \"Senior level\"\naliases = [\"lead\"]\nyears_min = 7\nmin_lpa = 40\n";
+        let synonyms = "[[synonym]]\ncanonical = \"salary\"\nvariants = [\"pay\", \"package\"]\n";
+        let kb = KnowledgeBase::from_files(&[
+            SourceFile {
+                path: "k/salary.toml".into(),
+                bytes: salary.as_bytes().to_vec(),
+            },
+            SourceFile {
+                path: "k/synonyms.toml".into(),
+                bytes: synonyms.as_bytes().to_vec(),
+            },
+        ])
+        .unwrap();
+        let pointers = Pointers::build(&kb);
+        let ids = |q: &str| -> Vec<String> {
+            pointers
+                .pointed_at(q)
+                .into_iter()
+                .map(|o| kb.passages[o].id.clone())
+                .collect()
+        };
+        let entry = ids("entry-level salary?");
+        assert_eq!(entry.len(), 1, "{entry:?}");
+        assert!(entry[0].contains("entry"), "{entry:?}");
+        assert_eq!(ids("what do Freshers get as a package"), entry);
+        assert!(ids("salaries for leads")[0].contains("senior"));
+        // Years stated decide over a level named.
+        assert!(ids("junior pay with 8 years")[0].contains("senior"));
+        // Not about pay; two bands named.
+        assert!(ids("what should a junior learn first").is_empty());
+        assert!(ids("entry level vs senior level pay").is_empty());
     }
 }
