@@ -29,8 +29,8 @@
 //! least [`MIN_COVERAGE`] of the question's weight.
 //!
 //! The constants were calibrated on the independent calibration sets
-//! (`tests/eval/independent-dev.jsonl`, `-dev-2`, and since the sixth session `-dev-3`); the
-//! test set (`independent-test.jsonl`) is only scored.
+//! (`tests/eval/independent-dev.jsonl`, `-dev-2`, since the sixth session `-dev-3`, since the
+//! ninth `-dev-4` and `-dev-5`); the test set (`independent-test.jsonl`) is only scored.
 
 use serde::Serialize;
 
