@@ -44,7 +44,7 @@ pub struct Card {
 /// and a "did you mean" line; or a polite refusal with the closest topics.
 pub fn answer_card(engine: &Engine, answer: &Answer, how: &Invocations) -> Card {
     let Some(best) = answer.hits.first().filter(|_| answer.answered) else {
-        return refusal_card(engine.knowledge(), &answer.suggestions, how);
+        return refusal_card(engine.knowledge(), answer, how);
     };
     let mut fields = Vec::new();
     let see_also: Vec<&str> = answer
@@ -106,16 +106,25 @@ fn source_name(source: &str) -> &str {
     source.rsplit(['/', '\\']).next().unwrap_or(source)
 }
 
-fn refusal_card(kb: &KnowledgeBase, closest: &[String], how: &Invocations) -> Card {
+fn refusal_card(kb: &KnowledgeBase, answer: &Answer, how: &Invocations) -> Card {
+    let closest = &answer.suggestions;
     let mut topics: Vec<&str> = Vec::new();
     for p in &kb.passages {
         if !topics.contains(&p.doc_title.as_str()) {
             topics.push(&p.doc_title);
         }
     }
-    let mut body = String::from(
-        "I don't have that in my knowledge base. I can answer questions about these topics:\n",
-    );
+    // A question about a topic the base covers, asking for a figure it does not give, is
+    // told so: the user learns the section exists and what it lacks.
+    let mut body = match &answer.unstated {
+        Some(u) => format!(
+            "The nearest section I have, \"{}\", doesn't give {}, so I can't answer that. I can answer questions about these topics:\n",
+            u.nearest, u.asked_for
+        ),
+        None => String::from(
+            "I don't have that in my knowledge base. I can answer questions about these topics:\n",
+        ),
+    };
     for t in topics.iter().take(12) {
         let _ = writeln!(body, "- {t}");
     }
@@ -328,5 +337,19 @@ mod tests {
         let c = answer_card(&e, &e.ask("architects", 3), &CLI);
         assert_eq!(c.title, "One");
         assert_eq!(c.footer.as_deref(), Some("Source: a.md"));
+        // Refused for a figure the nearest section does not state: the card says which.
+        let mut fee = e.ask("pizza dough", 3);
+        fee.unstated = Some(crate::search::Unstated {
+            asked_for: "a price".into(),
+            nearest: "One".into(),
+        });
+        let c = answer_card(&e, &fee, &CLI);
+        assert!(
+            c.body
+                .starts_with("The nearest section I have, \"One\", doesn't give a price"),
+            "{}",
+            c.body
+        );
+        assert!(c.body.contains("The role"), "the topics follow");
     }
 }

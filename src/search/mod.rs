@@ -88,6 +88,19 @@ pub struct Answer {
     /// "closest topics" in a polite refusal. Not part of the JSON contract.
     #[serde(skip)]
     pub suggestions: Vec<String>,
+    /// When refused because the question asks for a kind of figure the nearest passage
+    /// does not state: what it asked for and that passage, so the refusal can say so.
+    #[serde(skip)]
+    pub unstated: Option<Unstated>,
+}
+
+/// A kind of figure a question asked for, and the nearest passage, which states none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unstated {
+    /// In a few words: "a price", "a number of hours".
+    pub asked_for: String,
+    /// The nearest passage's title.
+    pub nearest: String,
 }
 
 impl Answer {
@@ -100,6 +113,7 @@ impl Answer {
             decision: None,
             terms: Vec::new(),
             suggestions: Vec::new(),
+            unstated: None,
         }
     }
 }
@@ -207,7 +221,7 @@ impl Engine {
     }
 
     /// Both retrievals and their fusion: every candidate with its signals, and the decision.
-    fn rank(&self, question: &str) -> (lexical::LexicalResult, Vec<Signals>, Decision) {
+    fn rank(&self, question: &str) -> Ranking {
         let question = clean_question(question);
         let question = question.as_str();
         let lexical = self.lexical.search(question);
@@ -243,6 +257,7 @@ impl Engine {
                 }
             }
         }
+        let mut unstated = None;
         if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
             if let (Some(wanted), Some(best)) =
                 (wanted::Wanted::of_question(question), ranked.first())
@@ -250,10 +265,19 @@ impl Engine {
                 let passage = &self.kb.passages[best.ord];
                 if !wanted.stated_in(&passage.title) && !wanted.stated_in(&passage.text) {
                     decision = wanted::refusal(wanted, &passage.title, lexical.unknown_share);
+                    unstated = Some(Unstated {
+                        asked_for: wanted.describe(),
+                        nearest: passage.title.clone(),
+                    });
                 }
             }
         }
-        (lexical, ranked, decision)
+        Ranking {
+            lexical,
+            ranked,
+            decision,
+            unstated,
+        }
     }
 
     /// Answers one question with at most `top` hits, best first. `top` 0 is an empty
@@ -262,20 +286,21 @@ impl Engine {
         if top == 0 {
             return Answer::empty(question);
         }
-        let (lexical, ranked, decision) = self.rank(question);
-        self.answer(question, top, lexical, &ranked, decision)
+        let ranking = self.rank(question);
+        self.answer(question, top, ranking).0
     }
 
     /// The answer from a ranking: hits when answered, near titles as suggestions when not.
-    fn answer(
-        &self,
-        question: &str,
-        top: usize,
-        lexical: lexical::LexicalResult,
-        ranked: &[Signals],
-        decision: Decision,
-    ) -> Answer {
+    /// The ranking's candidates come back for `--explain`.
+    fn answer(&self, question: &str, top: usize, ranking: Ranking) -> (Answer, Vec<Signals>) {
+        let Ranking {
+            lexical,
+            ranked,
+            decision,
+            unstated,
+        } = ranking;
         let mut answer = Answer::empty(question);
+        answer.unstated = unstated;
         answer.did_you_mean = lexical.did_you_mean;
         answer.terms = lexical.terms;
         if decision.answered {
@@ -299,7 +324,7 @@ impl Engine {
                 .collect();
         }
         answer.decision = Some(decision);
-        answer
+        (answer, ranked)
     }
 
     /// Like [`Engine::ask`], but also every candidate with its signals, answered or not:
@@ -308,8 +333,8 @@ impl Engine {
         if top == 0 {
             return (Answer::empty(question), Vec::new());
         }
-        let (lexical, ranked, decision) = self.rank(question);
-        let answer = self.answer(question, top, lexical, &ranked, decision);
+        let ranking = self.rank(question);
+        let (answer, ranked) = self.answer(question, top, ranking);
         let candidates = ranked
             .into_iter()
             .take(top.max(3))
@@ -317,6 +342,14 @@ impl Engine {
             .collect();
         (answer, candidates)
     }
+}
+
+/// Both retrievals' candidates, fused and decided, for one question.
+struct Ranking {
+    lexical: lexical::LexicalResult,
+    ranked: Vec<Signals>,
+    decision: Decision,
+    unstated: Option<Unstated>,
 }
 
 /// The refusal of a question the base answers only in name (see
@@ -597,6 +630,13 @@ mod tests {
         let reason = hours.decision.map(|d| d.reason).unwrap_or_default();
         assert!(reason.contains("a number of hours"), "{reason}");
         assert!(reason.contains("Learning Kubernetes"), "{reason}");
+        assert_eq!(
+            hours.unstated,
+            Some(Unstated {
+                asked_for: "a number of hours".into(),
+                nearest: "Learning Kubernetes".into(),
+            })
+        );
         let price = e.ask("fee for learning kubernetes containers docker practice", 1);
         let reason = price.decision.map(|d| d.reason).unwrap_or_default();
         assert!(reason.contains("asks for a price"), "{reason}");
