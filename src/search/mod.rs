@@ -257,6 +257,8 @@ impl Engine {
                 }
             }
         }
+        // A figure the nearest passage does not state (`wanted`); not in the semantic-only
+        // comparison, which measures the similarity alone.
         let mut unstated = None;
         if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
             if let (Some(wanted), Some(best)) =
@@ -638,6 +640,11 @@ mod tests {
             })
         );
         let price = e.ask("fee for learning kubernetes containers docker practice", 1);
+        assert!(!price.answered, "{price:?}");
+        assert_eq!(
+            price.unstated.as_ref().map(|u| u.asked_for.as_str()),
+            Some("a price")
+        );
         let reason = price.decision.map(|d| d.reason).unwrap_or_default();
         assert!(reason.contains("asks for a price"), "{reason}");
     }

@@ -10,7 +10,8 @@
 //! number is what the question is about, so the passage it names is lifted. Level names are
 //! the same: the model puts "entry-level ML architect salary" nearer the mid-level band.
 //! They count only in a question about pay (a word of the base's "salary" synonym group),
-//! since "beginner" or "lead" alone are not about a salary band. The passage it names is lifted
+//! and a one-word alias only next to that word, since "beginner" or "top" elsewhere in the
+//! question are not about a salary band. The passage it names is lifted
 //! (`fuse::POINTED_BONUS`, and twice the BM25 score on the lexical side).
 
 use std::collections::HashMap;
@@ -28,9 +29,9 @@ pub struct Pointers {
     /// "3-4"), and the passage. Labels two titles share point nowhere.
     numbered: Vec<(String, String, usize)>,
 
-    /// Words that make a question about pay: "salary" and its synonyms in the base, in
-    /// [`singular`] form.
-    pay_words: Vec<String>,
+    /// What makes a question about pay: "salary" and its synonyms in the base, each as
+    /// plain singular words ([`plain_words`]).
+    pay_words: Vec<Vec<String>>,
 }
 
 /// "4 years", "7+ yrs": experience stated in a question.
@@ -116,25 +117,43 @@ impl Pointers {
         }
     }
 
-    /// The band a question about pay names by its level or an alias ("entry-level",
-    /// "freshers"). Two bands named ("entry vs senior pay") point at neither: the question
+    /// The band a question about pay names by its level or an alias. A name of two words or
+    /// more ("entry level", "new grad") counts anywhere in the question; a one-word alias
+    /// only next to the pay word ("fresher salary", "salary of a senior"), since "top",
+    /// "lead" or "beginner" elsewhere ("top skills that raise your salary") name no band.
+    /// Two bands named ("entry vs senior level pay") point at neither: the question
     /// compares them.
     fn named_band(&self, question: &str) -> Option<usize> {
-        let words = plain_words(question);
-        if !words
+        let words: Vec<String> = plain_words(question)
             .split(' ')
-            .any(|w| self.pay_words.iter().any(|p| p == w))
-        {
+            .filter(|w| !matches!(*w, "a" | "an" | "the" | "of" | "for" | "at" | "as" | "my"))
+            .map(str::to_string)
+            .collect();
+        // Word indices next to a pay word or phrase.
+        let mut beside_pay: Vec<usize> = Vec::new();
+        for pay in &self.pay_words {
+            for start in 0..words.len() {
+                if words[start..].starts_with(pay) {
+                    beside_pay.extend(start.checked_sub(1));
+                    beside_pay.push(start + pay.len());
+                }
+            }
+        }
+        if beside_pay.is_empty() {
             return None;
         }
-        let padded = format!(" {words} ");
-        let mut named = self.bands.iter().filter(|(b, _)| {
-            std::iter::once(&b.level)
-                .chain(&b.aliases)
-                .map(|name| plain_words(name))
-                .filter(|name| !name.is_empty())
-                .any(|name| padded.contains(&format!(" {name} ")))
-        });
+        let names_band = |b: &SalaryBand| {
+            std::iter::once(&b.level).chain(&b.aliases).any(|name| {
+                let name: Vec<String> = plain_words(name).split(' ').map(str::to_string).collect();
+                match name.as_slice() {
+                    [] => false,
+                    [one] if one.is_empty() => false,
+                    [one] => beside_pay.iter().any(|&i| words.get(i) == Some(one)),
+                    _ => (0..words.len()).any(|i| words[i..].starts_with(&name)),
+                }
+            })
+        };
+        let mut named = self.bands.iter().filter(|(b, _)| names_band(b));
         match (named.next(), named.next()) {
             (Some((_, ord)), None) => *ord,
             _ => None,
@@ -142,13 +161,24 @@ impl Pointers {
     }
 }
 
-/// "salary" and the variants the base's synonyms give it, singular.
-fn pay_words(kb: &KnowledgeBase) -> Vec<String> {
-    let mut words = vec!["salary".to_string()];
-    for s in kb.synonyms.iter().filter(|s| s.canonical == "salary") {
-        words.extend(s.variants.iter().map(|v| singular(&v.to_lowercase())));
-    }
-    words
+/// "salary" and the variants the base's synonyms give it ("pay", "take home"), as plain
+/// singular words.
+fn pay_words(kb: &KnowledgeBase) -> Vec<Vec<String>> {
+    std::iter::once("salary")
+        .chain(
+            kb.synonyms
+                .iter()
+                .filter(|s| s.canonical == "salary")
+                .flat_map(|s| s.variants.iter().map(String::as_str)),
+        )
+        .map(|p| {
+            plain_words(p)
+                .split(' ')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| p.iter().all(|w| !w.is_empty()))
+        .collect()
 }
 
 /// Lowercase singular words separated by single spaces, hyphens and punctuation read as
@@ -247,12 +277,29 @@ mod tests {
         let entry = ids("entry-level salary?");
         assert_eq!(entry.len(), 1, "{entry:?}");
         assert!(entry[0].contains("entry"), "{entry:?}");
-        assert_eq!(ids("what do Freshers get as a package"), entry);
+        assert_eq!(ids("package for Freshers?"), entry);
+        assert_eq!(
+            ids("what is the salary of an entry level ML architect"),
+            entry
+        );
         assert!(ids("salaries for leads")[0].contains("senior"));
+        // A one-word alias away from the pay word names no band.
+        assert!(ids("what should a junior learn first to raise their salary").is_empty());
+        assert!(ids("how do leads negotiate pay").is_empty());
         // Years stated decide over a level named.
         assert!(ids("junior pay with 8 years")[0].contains("senior"));
         // Not about pay; two bands named.
         assert!(ids("what should a junior learn first").is_empty());
         assert!(ids("entry level vs senior level pay").is_empty());
+    }
+
+    #[test]
+    fn plurals_are_read_roughly() {
+        assert_eq!(singular("salaries"), "salary");
+        assert_eq!(singular("packages"), "package");
+        assert_eq!(singular("class"), "class");
+        assert_eq!(singular("its"), "its");
+        assert_eq!(singular("résumés"), "résumé");
+        assert_eq!(plain_words("Entry-level FRESHERS?"), "entry level fresher");
     }
 }
