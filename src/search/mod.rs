@@ -6,13 +6,16 @@
 //! 2. [`semantic`]: sentence-embedding similarity of the question (and of the question
 //!    sentences inside a long message) to every passage;
 //! 3. [`fuse`]: one ranking from both signals, and the answer-or-refuse decision;
-//!    `wanted` then refuses a short question that asks for a kind of figure (a price, a
-//!    percentage, a date, a number of hours) its best passage does not state;
+//!    `beyond` embeds what the in-domain refusal compares, for a short question that uses a
+//!    word the base never does; `wanted` then refuses a short question that asks for a kind
+//!    of figure (a price, a percentage, a date, a number of hours) its best passage does not
+//!    state;
 //! 4. [`highlight`]: the part of the best passage worth showing, matches in bold.
 //!
 //! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
 //! decision alone; see `fuse` for both rules.
 
+mod beyond;
 pub mod fuse;
 pub mod highlight;
 mod hinglish;
@@ -248,7 +251,7 @@ impl Engine {
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if fuse::may_be_beyond_the_base(best, &lexical) {
-                    let check = BeyondCheck::of(index, &self.lexical, question, &lexical);
+                    let check = beyond::BeyondCheck::of(index, &self.lexical, question, &lexical);
                     if let Some(refusal) =
                         check.and_then(|c| c.refusal(index, question, &lexical, best))
                     {
@@ -354,90 +357,6 @@ struct Ranking {
     unstated: Option<Unstated>,
 }
 
-/// The refusal of a question the base answers only in name (see
-/// [`fuse::beyond_the_base`]): what it compares, worked out from the words alone, and the
-/// decision once the question's best passage is known.
-struct BeyondCheck {
-    /// The real words the question uses that the base does not.
-    foreign: Vec<String>,
-    /// The question's rest, then the question without each foreign word.
-    texts: Vec<String>,
-}
-
-impl BeyondCheck {
-    /// The check for a short question with a foreign word, or `None` when it cannot refuse.
-    fn of(
-        index: &SemanticIndex,
-        words: &lexical::Lexical,
-        question: &str,
-        lexical: &lexical::LexicalResult,
-    ) -> Option<BeyondCheck> {
-        if !fuse::is_short(lexical) {
-            return None;
-        }
-        let foreign: Vec<String> = lexical
-            .unknown_words
-            .iter()
-            .filter(|w| w.chars().count() >= fuse::FOREIGN_WORD_LETTERS && index.knows_word(w))
-            .cloned()
-            .collect();
-        if foreign.is_empty() {
-            return None;
-        }
-        let rest = words.without_identity(question)?;
-        let texts = std::iter::once(rest)
-            .chain(foreign.iter().map(|w| without_word(question, w)))
-            .collect();
-        Some(BeyondCheck { foreign, texts })
-    }
-
-    /// The refusal, if the question's `best` passage answers it only through the base's
-    /// identity words.
-    fn refusal(
-        &self,
-        index: &SemanticIndex,
-        question: &str,
-        lexical: &lexical::LexicalResult,
-        best: &Signals,
-    ) -> Option<Decision> {
-        let failed = |e: crate::embed::EmbedError| {
-            tracing::error!(error = %e, "semantic check failed; answering");
-        };
-        // The rest and the variants in one pass.
-        index.embed_ahead(&self.texts).map_err(failed).ok()?;
-        let (rest, variants) = self.texts.split_first()?;
-        let rest_similarity = index.similarity_to(rest, best.ord).map_err(failed).ok()?;
-        let foreign: Vec<&str> = self.foreign.iter().map(String::as_str).collect();
-        fuse::beyond_the_base(best, rest_similarity, &foreign, lexical)?;
-        // Only a word the question's meaning rests on can be its topic: "visa" in "can I get
-        // an H-1B visa as an ML architect", not "till" in "how many yrs till I'm an architect".
-        let kept = index
-            .similarities_between(question, variants)
-            .map_err(failed)
-            .ok()?;
-        let central: Vec<&str> = foreign
-            .iter()
-            .zip(kept)
-            .filter(|(_, kept)| *kept < fuse::CENTRAL_WORD_SIMILARITY)
-            .map(|(w, _)| *w)
-            .collect();
-        fuse::beyond_the_base(best, rest_similarity, &central, lexical)
-    }
-}
-
-/// `question` without the whitespace-separated tokens that are `word` (ignoring case and
-/// the punctuation around it).
-fn without_word(question: &str, word: &str) -> String {
-    question
-        .split_whitespace()
-        .filter(|t| {
-            !t.trim_matches(|c: char| !c.is_alphanumeric())
-                .eq_ignore_ascii_case(word)
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The question as the engine reads it: composed (NFC), so a decomposed "résumé" typed on
 /// some keyboards is one word rather than "re" + accent + "sume", and without invisible
 /// characters (zero-width space, word joiner, soft hyphen, BOM) that would split a word.
@@ -541,15 +460,6 @@ mod tests {
             e.ask("entry lvl sal", 3).did_you_mean.as_deref(),
             Some("entry level salary")
         );
-    }
-
-    #[test]
-    fn a_word_is_taken_out_with_its_punctuation() {
-        assert_eq!(
-            without_word("Visa? can I get an H-1B visa, as an architect", "visa"),
-            "can I get an H-1B as an architect"
-        );
-        assert_eq!(without_word("nothing here", "visa"), "nothing here");
     }
 
     /// Hinglish function words are neither topics nor unknown words.
