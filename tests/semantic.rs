@@ -56,7 +56,7 @@ fn independent_calibration_sets_meet_the_bar() {
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (ninth session): 477 and 524 of 550.
+    // When last calibrated (ninth session): 473 and 520 of 550.
     assert!(report.top1() >= 0.84, "{summary}");
     assert!(report.recall3() >= 0.93, "{summary}");
     let offtopic: Vec<_> = report
