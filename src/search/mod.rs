@@ -36,6 +36,7 @@ pub use fuse::{Decision, Retrieval, Signals};
 pub use highlight::{highlight, snippet};
 pub use lexical::{Fields, MAX_SLOTS, MIN_COVERAGE};
 pub use semantic::{SemanticIndex, SemanticModel};
+pub use wanted::Unstated;
 
 /// Errors building an engine: tantivy or model failures, never user input.
 #[derive(Debug, thiserror::Error)]
@@ -95,15 +96,6 @@ pub struct Answer {
     /// does not state: what it asked for and that passage, so the refusal can say so.
     #[serde(skip)]
     pub unstated: Option<Unstated>,
-}
-
-/// A kind of figure a question asked for, and the nearest passage, which states none.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unstated {
-    /// In a few words: "a price", "a number of hours".
-    pub asked_for: String,
-    /// The nearest passage's title.
-    pub nearest: String,
 }
 
 impl Answer {
@@ -269,11 +261,10 @@ impl Engine {
             {
                 let passage = &self.kb.passages[best.ord];
                 if !wanted.stated_in(&passage.title) && !wanted.stated_in(&passage.text) {
-                    decision = wanted::refusal(wanted, &passage.title, lexical.unknown_share);
-                    unstated = Some(Unstated {
-                        asked_for: wanted.describe(),
-                        nearest: passage.title.clone(),
-                    });
+                    let (refusal, what) =
+                        wanted::refusal(wanted, &passage.title, lexical.unknown_share);
+                    decision = refusal;
+                    unstated = Some(what);
                 }
             }
         }

@@ -79,83 +79,65 @@ impl TimeUnit {
     }
 }
 
-fn pattern(cell: &'static OnceLock<Regex>, source: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(source).expect("static pattern"))
+/// A function returning one regex, compiled on first use.
+macro_rules! regex_fn {
+    ($(#[$doc:meta])* $name:ident, $source:expr) => {
+        $(#[$doc])*
+        fn $name() -> &'static Regex {
+            static P: OnceLock<Regex> = OnceLock::new();
+            P.get_or_init(|| Regex::new($source).expect("static pattern"))
+        }
+    };
 }
 
-fn asks_price() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\b(?:fees?|prices?|pricing|tuition)\b|\bhow much (?:is|are|does|do|would|will)\b[^.?!]*\bcosts?\b|\bwhat (?:does|do|would|will)\b[^.?!]*\bcost\b|\bwhat(?:'s|’s| is| are)\s+the\s+costs?\b|\bhow expensive\b",
-    )
-}
+regex_fn!(
+    asks_price,
+    r"(?i)\b(?:fees?|prices?|pricing|tuition)\b|\bhow much (?:is|are|does|do|would|will)\b[^.?!]*\bcosts?\b|\bwhat (?:does|do|would|will)\b[^.?!]*\bcost\b|\bwhat(?:'s|’s| is| are)\s+the\s+costs?\b|\bhow expensive\b"
+);
 
-/// Asked, not stated: "what % of", "what percentage", "percentage of". A "%" after the
-/// user's own number ("I got 75% in my masters", "a 20% hike offer") is background.
-fn asks_percentage() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\b(?:what|which|how much|how many)\s+(?:\w+\s+){0,2}?(?:%|percent(?:age)?\b)|\bpercentage of\b",
-    )
-}
+regex_fn!(
+    /// Asked, not stated: "what % of", "what percentage", "percentage of". A "%" after the
+    /// user's own number ("I got 75% in my masters", "a 20% hike offer") is background.
+    asks_percentage,
+    r"(?i)\b(?:what|which|how much|how many)\s+(?:\w+\s+){0,2}?(?:%|percent(?:age)?\b)|\bpercentage of\b"
+);
 
-fn states_percentage() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(&P, r"(?i)%|\bpercent")
-}
+regex_fn!(states_percentage, r"(?i)%|\bpercent");
 
-/// A calendar date: "deadline", "what date". Not "what year": a career's years are what
-/// the timeline is about ("what year do I become an architect" is answered by "Year 4+").
-fn asks_date() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\b(?:deadlines?|(?:what|which) date|release date)\b",
-    )
-}
+regex_fn!(
+    /// A calendar date: "deadline", "what date". Not "what year": a career's years are what
+    /// the timeline is about ("what year do I become an architect" is answered by "Year 4+").
+    asks_date,
+    r"(?i)\b(?:deadlines?|(?:what|which) date|release date)\b"
+);
 
-fn asks_count() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\bhow many (minutes?|hours?|days?|weeks?|months?|years?)\b",
-    )
-}
+regex_fn!(
+    asks_count,
+    r"(?i)\bhow many (minutes?|hours?|days?|weeks?|months?|years?)\b"
+);
 
-/// A number with a unit of time next to it: "6-12 months", "3+ years", "two weeks".
-fn states_duration() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\b(?:\d+(?:\s*[-–]\s*\d+)?\+?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a few|several)\s+(minutes?|hours?|days?|weeks?|months?|years?)\b",
-    )
-}
+regex_fn!(
+    /// A number with a unit of time next to it: "6-12 months", "3+ years", "two weeks".
+    states_duration,
+    r"(?i)\b(?:\d+(?:\s*[-–]\s*\d+)?\+?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a few|several)\s+(minutes?|hours?|days?|weeks?|months?|years?)\b"
+);
 
-fn states_price() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)[₹$€£]|\b(?:inr|usd|rs\.?|rupees?|lakhs?|crores?|lpa|free)\b",
-    )
-}
+regex_fn!(
+    states_price,
+    r"(?i)[₹$€£]|\b(?:inr|usd|rs\.?|rupees?|lakhs?|crores?|lpa|free)\b"
+);
 
-/// A year, or a month's name ("May" is left out: "you may need" is no date).
-fn states_date() -> &'static Regex {
-    static P: OnceLock<Regex> = OnceLock::new();
-    pattern(
-        &P,
-        r"(?i)\b(?:1[89]|20)\d\d\b|\b(?:january|february|march|april|june|july|august|september|october|november|december)\b",
-    )
-}
+regex_fn!(
+    /// A year, or a month's name ("May" is left out: "you may need" is no date).
+    states_date,
+    r"(?i)\b(?:1[89]|20)\d\d\b|\b(?:january|february|march|april|june|july|august|september|october|november|december)\b"
+);
 
 /// A question that also asks something else ("which courses do you recommend, and what are
 /// their fees?") is answered for the rest: a separate ask after "?", ";", ", and", "also".
 fn asks_more_than_one_thing(question: &str) -> bool {
-    static P: OnceLock<Regex> = OnceLock::new();
-    let parts = pattern(&P, r"(?i)[?;]|,\s*(?:and|also|or)\b|\balso\b");
-    parts
+    regex_fn!(parts, r"(?i)[?;]|,\s*(?:and|also|or)\b|\balso\b");
+    parts()
         .split(question)
         .filter(|part| part.split_whitespace().count() >= 2)
         .count()
@@ -206,17 +188,31 @@ impl Wanted {
     }
 }
 
+/// A kind of figure a question asked for, and the nearest passage, which states none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unstated {
+    /// In a few words: "a price", "a number of hours".
+    pub asked_for: String,
+    /// The nearest passage's title.
+    pub nearest: String,
+}
+
 /// The refusal of a short question that asks for a kind of fact its best passage (titled
-/// `title`) does not state.
-pub fn refusal(wanted: Wanted, title: &str, unknown_share: f32) -> Decision {
-    Decision {
+/// `title`) does not state, and what the refusal card tells the user.
+pub fn refusal(wanted: Wanted, title: &str, unknown_share: f32) -> (Decision, Unstated) {
+    let unstated = Unstated {
+        asked_for: wanted.describe(),
+        nearest: title.to_string(),
+    };
+    let decision = Decision {
         answered: false,
         reason: format!(
             "refused: the question asks for {}, and the passage nearest to it (\"{title}\") states none",
-            wanted.describe()
+            unstated.asked_for
         ),
         unknown_share,
-    }
+    };
+    (decision, unstated)
 }
 
 #[cfg(test)]
