@@ -32,6 +32,10 @@ pub struct Pointers {
     /// What makes a question about pay: "salary" and its synonyms in the base, each as
     /// plain singular words ([`plain_words`]).
     pay_words: Vec<Vec<String>>,
+
+    /// Each band's level and aliases as plain singular words, with the band's passage (the
+    /// same order as `bands`).
+    band_names: Vec<(Vec<Vec<String>>, Option<usize>)>,
 }
 
 /// "4 years", "7+ yrs": experience stated in a question.
@@ -83,6 +87,20 @@ impl Pointers {
                 .collect(),
             numbered,
             pay_words: pay_words(kb),
+            band_names: kb
+                .salary
+                .bands
+                .iter()
+                .map(|b| {
+                    let id = salary_band_passage_id(b);
+                    let names = std::iter::once(&b.level)
+                        .chain(&b.aliases)
+                        .map(|name| phrase(name))
+                        .filter(|name| !name.is_empty())
+                        .collect();
+                    (names, kb.passages.iter().position(|p| p.id == id))
+                })
+                .collect(),
         }
     }
 
@@ -142,18 +160,16 @@ impl Pointers {
         if beside_pay.is_empty() {
             return None;
         }
-        let names_band = |b: &SalaryBand| {
-            std::iter::once(&b.level).chain(&b.aliases).any(|name| {
-                let name: Vec<String> = plain_words(name).split(' ').map(str::to_string).collect();
-                match name.as_slice() {
-                    [] => false,
-                    [one] if one.is_empty() => false,
-                    [one] => beside_pay.iter().any(|&i| words.get(i) == Some(one)),
-                    _ => (0..words.len()).any(|i| words[i..].starts_with(&name)),
-                }
+        let names_band = |names: &[Vec<String>]| {
+            names.iter().any(|name| match name.as_slice() {
+                [one] => beside_pay.iter().any(|&i| words.get(i) == Some(one)),
+                _ => (0..words.len()).any(|i| words[i..].starts_with(name)),
             })
         };
-        let mut named = self.bands.iter().filter(|(b, _)| names_band(b));
+        let mut named = self
+            .band_names
+            .iter()
+            .filter(|(names, _)| names_band(names));
         match (named.next(), named.next()) {
             (Some((_, ord)), None) => *ord,
             _ => None,
@@ -171,13 +187,17 @@ fn pay_words(kb: &KnowledgeBase) -> Vec<Vec<String>> {
                 .filter(|s| s.canonical == "salary")
                 .flat_map(|s| s.variants.iter().map(String::as_str)),
         )
-        .map(|p| {
-            plain_words(p)
-                .split(' ')
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .filter(|p| p.iter().all(|w| !w.is_empty()))
+        .map(phrase)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// `text` as a list of plain singular words ([`plain_words`]); empty when it has none.
+fn phrase(text: &str) -> Vec<String> {
+    plain_words(text)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
         .collect()
 }
 
@@ -227,17 +247,23 @@ mod tests {
         .unwrap()
     }
 
+    /// What `question` points at in `kb`, each passage shown by `show`.
+    fn pointed(
+        kb: &KnowledgeBase,
+        question: &str,
+        show: impl Fn(&crate::knowledge::Passage) -> String,
+    ) -> Vec<String> {
+        Pointers::build(kb)
+            .pointed_at(question)
+            .into_iter()
+            .map(|o| show(&kb.passages[o]))
+            .collect()
+    }
+
     #[test]
     fn a_numbered_section_named_in_the_question_is_pointed_at() {
         let kb = base();
-        let pointers = Pointers::build(&kb);
-        let title = |q: &str| -> Vec<String> {
-            pointers
-                .pointed_at(q)
-                .into_iter()
-                .map(|o| kb.passages[o].title.clone())
-                .collect()
-        };
+        let title = |q: &str| pointed(&kb, q, |p| p.title.clone());
         assert_eq!(
             title("how long does phase 0 take?"),
             ["Phase 0: Foundation"]
@@ -266,14 +292,7 @@ mod tests {
             },
         ])
         .unwrap();
-        let pointers = Pointers::build(&kb);
-        let ids = |q: &str| -> Vec<String> {
-            pointers
-                .pointed_at(q)
-                .into_iter()
-                .map(|o| kb.passages[o].id.clone())
-                .collect()
-        };
+        let ids = |q: &str| pointed(&kb, q, |p| p.id.clone());
         let entry = ids("entry-level salary?");
         assert_eq!(entry.len(), 1, "{entry:?}");
         assert!(entry[0].contains("entry"), "{entry:?}");
