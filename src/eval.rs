@@ -296,6 +296,7 @@ pub fn dump(engine: &Engine, cases: &[EvalCase]) -> Vec<serde_json::Value> {
                 "on_topic": !c.expect.is_empty(),
                 "answered": answer.answered,
                 "unknown_share": answer.decision.as_ref().map(|d| d.unknown_share),
+                "reason": answer.decision.as_ref().map(|d| d.reason.as_str()),
                 "hits": hits,
             })
         })

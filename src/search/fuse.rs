@@ -57,8 +57,10 @@ const NEAR_SCORE: f32 = ANSWER_SCORE - 0.02;
 const NEAR_COVERAGE: f32 = MIN_COVERAGE - 0.1;
 /// Semantic-only comparison runs (`eval --compare`): cosine needed to answer.
 pub const SEMANTIC_ONLY_SIMILARITY: f32 = ANSWER_SCORE;
-/// A question whose words are mostly unknown to the base (at least this share of its
-/// weight) ...
+/// A short question whose words are mostly unknown to the base (at least this share of its
+/// weight) ... (A long message is mostly context the base has no words for, "I'm a 3rd
+/// year BTech student from Pune, ECE branch": since the tenth session the rule is for short
+/// questions only, as are the other refusals on words.)
 const STRANGE_WORDS: f32 = 0.6;
 /// ... and whose meaning is this far from every passage is about something else: the few
 /// words it shares with the base ("how long", "best") are not what it asks. Re-calibrating
@@ -294,7 +296,8 @@ fn hybrid_decision(ranked: &[Signals], lexical: &LexicalResult) -> Decision {
         };
     };
     let semantic = best.semantic.unwrap_or(0.0);
-    if lexical.unknown_share >= STRANGE_WORDS && semantic < STRANGE_SIMILARITY {
+    if is_short(lexical) && lexical.unknown_share >= STRANGE_WORDS && semantic < STRANGE_SIMILARITY
+    {
         return Decision {
             answered: false,
             reason: format!(

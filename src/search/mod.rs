@@ -432,6 +432,18 @@ mod tests {
         assert_eq!(a.hits[0].id, "pay/salary-for-freshers");
     }
 
+    /// A typo keeps its first letter: "balary" is not "salary" (as "calories" is not "salaries");
+    /// a swap of the first two letters still is a typo.
+    #[test]
+    fn corrections_keep_the_first_letter() {
+        let e = engine();
+        assert_eq!(e.ask("balary", 3).did_you_mean, None);
+        assert_eq!(
+            e.ask("aslary senoir", 3).did_you_mean.as_deref(),
+            Some("salary senior")
+        );
+    }
+
     /// With a dictionary, a long real word is the user's word, not a typo of the base's:
     /// "senator" is not "senior", and stays a word the base does not use.
     #[test]
