@@ -56,25 +56,25 @@ fn independent_calibration_sets_meet_the_bar() {
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (ninth session): 473 and 520 of 550.
-    assert!(report.top1() >= 0.84, "{summary}");
-    assert!(report.recall3() >= 0.93, "{summary}");
+    // When last calibrated (tenth session): 477 and 524 of 550.
+    assert!(report.top1() >= 0.85, "{summary}");
+    assert!(report.recall3() >= 0.94, "{summary}");
     let offtopic: Vec<_> = report
         .cases
         .iter()
         .filter(|c| c.kind == "offtopic")
         .collect();
     let answered: Vec<_> = offtopic.iter().filter(|c| !c.top1).collect();
-    // One of 67 is answered: "How many calories are in a plate of chicken biryani?" (from
-    // the sixth set, read after the ninth session's changes; similarity 0.39 to a salary
-    // band). "best biryani in hyderabad?" was too, on the city's name alone, until
-    // `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road bike under $1000" until
-    // `fuse::WORDLESS_SIMILARITY`.
-    assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 183 of 244 when
+    // None of 67 is answered. "How many calories are in a plate of chicken biryani?" was
+    // until the tenth session, when typo correction stopped changing a word's first letter
+    // ("calories" read as "salaries"); "best biryani in hyderabad?" was, on the city's name
+    // alone, until `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road bike under
+    // $1000" until `fuse::WORDLESS_SIMILARITY`.
+    assert!(answered.is_empty(), "off-topic answered: {answered:#?}");
+    // With the questions the base does not answer in its domain: 184 of 244 when
     // calibrated (156 of 204 on the first five sets, 146 before `search::wanted` and the
     // higher bar).
-    assert!(report.refused() >= 180, "{summary}");
+    assert!(report.refused() >= 182, "{summary}");
 }
 
 #[test]

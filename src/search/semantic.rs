@@ -335,7 +335,13 @@ pub fn passage_texts(p: &Passage) -> Vec<String> {
 
 /// The texts a question is embedded as: a short one whole, plus `corrected` (its typo-fixed
 /// form) when there is one; a long message by its question sentences (the last sentence when
-/// none ends in `?`), or whole when it is a single sentence.
+/// none ends in `?`), each alone and with the sentence before it, or whole when it is a
+/// single sentence. The sentence before is where people say what "that" and "there" are:
+/// "My seniors say you need a CS degree to become an ML architect. Is that true?" Alone,
+/// the question sentence often names nothing. Taking the best of both, on the six
+/// calibration sets (tenth session), long messages went from 66 to 71 of 87 right first and
+/// from 81 to 86 of 87 in the top three, with no more off-topic or near-domain messages
+/// answered; two sentences before instead of one scored alike (70 first, 87 in the top three).
 pub fn question_texts(question: &str, corrected: Option<&str>) -> Vec<String> {
     let whole = question.trim().to_string();
     if question.split_whitespace().count() <= LONG_MESSAGE_WORDS {
@@ -344,15 +350,22 @@ pub fn question_texts(question: &str, corrected: Option<&str>) -> Vec<String> {
             .collect();
     }
     let all: Vec<&str> = sentences(question).collect();
-    let mut asked: Vec<&str> = all.iter().copied().filter(|s| s.ends_with('?')).collect();
+    let mut asked: Vec<usize> = (0..all.len()).filter(|&i| all[i].ends_with('?')).collect();
     if asked.is_empty() {
         // No question mark: people put the ask last ("... so what should I learn first").
-        asked.extend(all.last().copied());
+        asked.extend(all.len().checked_sub(1));
     }
     let mut out: Vec<String> = Vec::new();
-    for s in asked.into_iter().rev().take(MAX_QUESTION_SENTENCES) {
+    for i in asked.into_iter().rev().take(MAX_QUESTION_SENTENCES) {
+        let s = all[i];
         if s.split_whitespace().count() >= 2 && !out.iter().any(|o| o == s) {
             out.push(s.to_string());
+        }
+        if let Some(before) = i.checked_sub(1).map(|b| all[b]) {
+            let with_context = format!("{before} {s}");
+            if !out.contains(&with_context) {
+                out.push(with_context);
+            }
         }
     }
     if out.is_empty() {
@@ -430,12 +443,22 @@ mod tests {
         let long = "Hey all, I'm a backend dev with 3 years in Java and I do Kaggle on weekends. \
                     My company has no ML team. Do I need a master's or can I skip it? Thanks!";
         let q = question_texts(long, Some("ignored for a long message"));
-        assert_eq!(q, ["Do I need a master's or can I skip it?"]);
+        assert_eq!(
+            q,
+            [
+                "Do I need a master's or can I skip it?",
+                "My company has no ML team. Do I need a master's or can I skip it?"
+            ]
+        );
         let no_mark = "I have been a data analyst for four years now and I want to move up. \
                        Tell me which cloud platform to learn first";
         assert_eq!(
             question_texts(no_mark, None),
-            ["Tell me which cloud platform to learn first"],
+            [
+                "Tell me which cloud platform to learn first",
+                "I have been a data analyst for four years now and I want to move up. \
+                 Tell me which cloud platform to learn first"
+            ],
             "no question mark: the last sentence"
         );
         let one_sentence = "I have been a data analyst for four years now and I want to move up \
