@@ -96,6 +96,33 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("mahine", "months"),
     ("paisa", "money"),
     ("paise", "money"),
+    ("farak", "difference"),
+    ("fark", "difference"),
+    ("farq", "difference"),
+    ("dono", "both"),
+    ("ya", "or"),
+    ("bina", "without"),
+    ("nhi", "not"),
+    ("krna", "do"),
+    ("karni", "do"),
+    ("karne", "do"),
+    ("krne", "do"),
+    ("sakte", "can"),
+    ("sakta", "can"),
+    ("sakti", "can"),
+    ("seekhne", "learn"),
+    ("sikhne", "learn"),
+    ("bnne", "become"),
+    ("bata", "tell"),
+    ("btao", "tell"),
+    ("aata", "comes"),
+    ("aati", "comes"),
+    ("alawa", "besides"),
+    ("kuch", "some"),
+    ("mera", "my"),
+    ("meri", "my"),
+    ("h", "is"),
+    ("toh", "so"),
     // Address and pointing: nothing to translate.
     ("yaar", ""),
     ("bhai", ""),
@@ -163,6 +190,10 @@ mod tests {
         assert_eq!(
             in_english("fresher ko kitna milta hai??").as_deref(),
             Some("fresher to how much earn is??")
+        );
+        assert_eq!(
+            in_english("ds aur ml architect me kya farak h").as_deref(),
+            Some("ds and ml architect me what difference is")
         );
     }
 
