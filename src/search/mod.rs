@@ -9,13 +9,14 @@
 //!    `beyond` embeds what the in-domain refusal compares, for a short question that uses a
 //!    word the base never does; `wanted` then refuses a short question that asks for a kind
 //!    of figure (a price, a percentage, a date, a number of hours) its best passage does not
-//!    state;
+//!    state; `compare` one that compares two things when no passage shown names one of them;
 //! 4. [`highlight`]: the part of the best passage worth showing, matches in bold.
 //!
 //! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
 //! decision alone; see `fuse` for both rules.
 
 mod beyond;
+mod compare;
 pub mod fuse;
 pub mod highlight;
 mod hinglish;
@@ -37,6 +38,10 @@ pub use highlight::{highlight, snippet};
 pub use lexical::{Fields, MAX_SLOTS, MIN_COVERAGE};
 pub use semantic::{SemanticIndex, SemanticModel};
 pub use wanted::Unstated;
+
+/// A comparison is answered when each side is mentioned by one of this many best passages:
+/// the answer shows them ("fresher vs senior pay": one band each).
+const COMPARED_IN: usize = 3;
 
 /// Errors building an engine: tantivy or model failures, never user input.
 #[derive(Debug, thiserror::Error)]
@@ -268,12 +273,40 @@ impl Engine {
                 }
             }
         }
+        if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
+            let shown: Vec<usize> = ranked.iter().take(COMPARED_IN).map(|s| s.ord).collect();
+            if let Some(refusal) = self.compared_side_missing(question, &shown) {
+                decision = refusal;
+            }
+        }
         Ranking {
             lexical,
             ranked,
             decision,
             unstated,
         }
+    }
+
+    /// The refusal of a comparison one of whose two sides none of the passages an answer
+    /// would show (`shown`, best first) mentions (see `compare`).
+    fn compared_side_missing(&self, question: &str, shown: &[usize]) -> Option<Decision> {
+        let comparison = compare::Comparison::of_question(question)?;
+        let missing = comparison.sides().into_iter().find(|side| {
+            let mentioned: Vec<Option<bool>> = shown
+                .iter()
+                .map(|&ord| self.lexical.mentions(side, ord))
+                .collect();
+            mentioned.contains(&Some(false)) && !mentioned.contains(&Some(true))
+        })?;
+        let title = &self.kb.passages.get(*shown.first()?)?.title;
+        Some(Decision {
+            answered: false,
+            reason: format!(
+                "refused: the question compares {} with {}, and neither the best passage, \"{title}\", nor the next ones mention {missing}",
+                comparison.first, comparison.second
+            ),
+            unknown_share: 0.0,
+        })
     }
 
     /// Answers one question with at most `top` hits, best first. `top` 0 is an empty
@@ -430,6 +463,51 @@ mod tests {
         let a = e.ask("entry lvl sal", 3);
         assert_eq!(a.did_you_mean.as_deref(), Some("entry level salary"));
         assert_eq!(a.hits[0].id, "pay/salary-for-freshers");
+    }
+
+    /// A comparison is answered only when the passages shown mention both sides, by any of
+    /// the base's words for them; a side the base has no word for is left alone.
+    #[test]
+    fn a_comparison_needs_both_sides_in_its_answer() {
+        let e = engine();
+        let a = e.ask("docker or kubernetes, which is better?", 3);
+        assert!(a.answered, "{a:?}");
+        let a = e.ask("k8s vs docker containers", 3);
+        assert!(a.answered, "a synonym mentions a side: {a:?}");
+        let ord = |title: &str| {
+            e.knowledge()
+                .passages
+                .iter()
+                .position(|p| p.title == title)
+                .expect("the test base has it")
+        };
+        let (kubernetes, databases) = (ord("Kubernetes"), ord("Databases"));
+        let refusal = e
+            .compared_side_missing("docker kubernetes containers vs sql", &[kubernetes])
+            .expect("refused");
+        assert!(!refusal.answered);
+        assert!(
+            refusal.reason.contains("nor the next ones mention sql"),
+            "{}",
+            refusal.reason
+        );
+        // One side in each of the passages shown is enough.
+        let both = [kubernetes, databases];
+        assert_eq!(
+            e.compared_side_missing("docker kubernetes containers vs sql", &both),
+            None
+        );
+        assert_eq!(e.lexical.mentions("k8s", kubernetes), Some(true));
+        assert_eq!(e.lexical.mentions("sql", kubernetes), Some(false));
+        assert_eq!(
+            e.lexical.mentions("nomad", kubernetes),
+            None,
+            "no word for it"
+        );
+        assert_eq!(
+            e.compared_side_missing("docker kubernetes vs nomad", &[kubernetes]),
+            None
+        );
     }
 
     /// A typo keeps its first letter: "balary" is not "salary" (as "calories" is not "salaries");

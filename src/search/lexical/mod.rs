@@ -326,6 +326,22 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
+    /// Whether passage `ord` mentions `text` (one side of a comparison): any of its words,
+    /// by the base's terms for it (synonyms and typo fixes too), not counting the words in
+    /// half the passages or more. `None` when the base has no such word for it at all, so
+    /// there is nothing to look for.
+    pub fn mentions(&self, text: &str, ord: usize) -> Option<bool> {
+        let terms = self.passage_terms.get(ord)?;
+        let mut analyzers = self.analyzers.clone();
+        let slots = self.slots(&mut analyzers, text);
+        let mut distinctive = slots
+            .iter()
+            .filter(|s| !s.alternatives.iter().all(|(t, _)| self.is_identity(t)))
+            .peekable();
+        distinctive.peek()?;
+        Some(distinctive.all(|s| s.alternatives.iter().any(|(t, _)| terms.contains(t))))
+    }
+
     /// Index terms of `text` with byte ranges, for highlighting a passage.
     pub fn terms_in(&self, text: &str) -> Vec<(String, Range<usize>)> {
         self.analyzers.clone().index_terms(text)
