@@ -9,7 +9,7 @@
 //! engineer": the shape is the same. Showing that passage answers another question. When
 //! none of the passages an answer shows (the best three) mentions one side, in the words
 //! the base uses for it (synonyms and typo fixes included, every distinctive word of the
-//! side: "cloud solutions architect" is not mentioned by a passage that says "cloud" only),
+//! side, at most two: "cloud solutions" is not mentioned by a passage that says "cloud" only),
 //! the honest answer is "I don't know". Each side may be in a different passage: "fresher
 //! vs senior pay" is answered by one salary band each.
 //!
@@ -23,9 +23,10 @@
 //! ("MLE", an abbreviation with no synonym yet, or a tool it never names) is left to the
 //! other rules, so a moderator's synonym is enough to make such a question answered.
 //! Words in half the passages or more ("ML", "architect") do not count as mentioning a
-//! side: every passage has them. "or" reads as a comparison only beside a word that asks
-//! to choose ("which", "better", "best", "pick", "choose", "prefer"): "should I get a job
-//! first or jump straight in" is advice, not a comparison of two things. English only.
+//! side: every passage has them. "or" reads as a comparison only when a word that asks to
+//! choose ("which", "better", "best", "pick", "choose", "prefer") follows the pair, or the
+//! pair is listed after a colon or comma: "should I get a job first or jump straight in" is
+//! advice, and "best books for a fresher or student" asks for books. English only.
 
 use std::sync::OnceLock;
 
@@ -56,8 +57,9 @@ const OPENERS: &[&str] = &[
     "some",
     "any",
 ];
-/// At most this many words make one side ("cloud solutions architect").
-const SIDE_WORDS: usize = 3;
+/// At most this many words make one side ("solutions architect"): more would take in what
+/// the question asks about both ("ML architect vs data scientist skills").
+const SIDE_WORDS: usize = 2;
 
 fn separator() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -103,10 +105,13 @@ impl Comparison {
             return Comparison::of_sides(first, second);
         }
         let cut = separator().find(question).or_else(|| {
-            choice()
-                .is_match(question)
-                .then(|| or_word().find(question))
-                .flatten()
+            let or = or_word().find(question)?;
+            // "airflow or dagster, which ...": the ask to choose comes after the pair; "which
+            // is best: AWS, GCP or Azure": the pair comes after a colon or comma. "best books
+            // for a fresher or student" asks for books, not for a choice between the two.
+            let chooses_after = choice().is_match(&question[or.end()..]);
+            let listed = question[..or.start()].contains([':', ',']) && choice().is_match(question);
+            (chooses_after || listed).then_some(or)
         })?;
         let first = side(&question[..cut.start()], Direction::Backward);
         let second = side(&question[cut.end()..], Direction::Forward);
@@ -162,7 +167,10 @@ fn side(text: &str, direction: Direction) -> String {
             break;
         }
         words.push(word);
-        if closes || words.len() >= SIDE_WORDS {
+        // Read backward, an opening bracket or quote starts the side: "(data scientist vs".
+        let opens =
+            matches!(direction, Direction::Backward) && token.starts_with(['(', '"', '\'', '[']);
+        if closes || opens || words.len() >= SIDE_WORDS {
             break;
         }
     }
@@ -196,7 +204,15 @@ mod tests {
         );
         assert_eq!(
             sides("What's the difference between an ML architect and a cloud solutions architect?"),
-            pair("ML architect", "cloud solutions architect")
+            pair("ML architect", "cloud solutions")
+        );
+        assert_eq!(
+            sides("ML architect vs data scientist skills"),
+            pair("ML architect", "data scientist")
+        );
+        assert_eq!(
+            sides("quick question (data scientist vs ML architect)"),
+            pair("data scientist", "ML architect")
         );
         assert_eq!(sides("architect vs MLE"), pair("architect", "MLE"));
         assert_eq!(
@@ -217,6 +233,11 @@ mod tests {
             None
         );
         assert_eq!(sides("what does an ML architect do all day"), None);
+        assert_eq!(sides("best books for a fresher or student"), None);
+        assert_eq!(
+            sides("Which skills should a fresher or junior learn first?"),
+            None
+        );
         // Nothing on one side.
         assert_eq!(sides("vs what?"), None);
     }

@@ -100,7 +100,6 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("fark", "difference"),
     ("farq", "difference"),
     ("dono", "both"),
-    ("ya", "or"),
     ("bina", "without"),
     ("nhi", "not"),
     ("krna", "do"),
@@ -121,6 +120,7 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("kuch", "some"),
     ("mera", "my"),
     ("meri", "my"),
+    // Not an English word: a letter, typed for "hai" ("kitna milta h").
     ("h", "is"),
     ("toh", "so"),
     // Address and pointing: nothing to translate.

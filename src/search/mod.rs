@@ -39,8 +39,8 @@ pub use lexical::{Fields, MAX_SLOTS, MIN_COVERAGE};
 pub use semantic::{SemanticIndex, SemanticModel};
 pub use wanted::Unstated;
 
-/// A comparison is answered when each side is mentioned by one of this many best passages:
-/// the answer shows them ("fresher vs senior pay": one band each).
+/// A comparison is answered when each side is mentioned by one of this many best passages,
+/// the ones an answer shows by default ("fresher vs senior pay": one band each).
 const COMPARED_IN: usize = 3;
 
 /// Errors building an engine: tantivy or model failures, never user input.
@@ -257,8 +257,9 @@ impl Engine {
                 }
             }
         }
-        // A figure the nearest passage does not state (`wanted`); not in the semantic-only
-        // comparison, which measures the similarity alone.
+        // A figure the nearest passage does not state (`wanted`), a comparison whose answer
+        // names one side only (`compare`); not in the semantic-only comparison, which
+        // measures the similarity alone.
         let mut unstated = None;
         if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
             if let (Some(wanted), Some(best)) =
@@ -272,11 +273,12 @@ impl Engine {
                     unstated = Some(what);
                 }
             }
-        }
-        if decision.answered && self.mode != Retrieval::Semantic && fuse::is_short(&lexical) {
             let shown: Vec<usize> = ranked.iter().take(COMPARED_IN).map(|s| s.ord).collect();
             if let Some(refusal) = self.compared_side_missing(question, &shown) {
-                decision = refusal;
+                decision = Decision {
+                    unknown_share: lexical.unknown_share,
+                    ..refusal
+                };
             }
         }
         Ranking {
@@ -290,23 +292,23 @@ impl Engine {
     /// The refusal of a comparison one of whose two sides none of the passages an answer
     /// would show (`shown`, best first) mentions (see `compare`).
     fn compared_side_missing(&self, question: &str, shown: &[usize]) -> Option<Decision> {
-        let comparison = compare::Comparison::of_question(question)?;
-        let missing = comparison.sides().into_iter().find(|side| {
-            let mentioned: Vec<Option<bool>> = shown
-                .iter()
-                .map(|&ord| self.lexical.mentions(side, ord))
-                .collect();
-            mentioned.contains(&Some(false)) && !mentioned.contains(&Some(true))
-        })?;
-        let title = &self.kb.passages.get(*shown.first()?)?.title;
-        Some(Decision {
-            answered: false,
-            reason: format!(
-                "refused: the question compares {} with {}, and neither the best passage, \"{title}\", nor the next ones mention {missing}",
-                comparison.first, comparison.second
-            ),
-            unknown_share: 0.0,
-        })
+        if !shown.is_empty() {
+            let comparison = compare::Comparison::of_question(question)?;
+            let missing = comparison
+                .sides()
+                .into_iter()
+                .find(|side| self.lexical.mentioned_in(side, shown) == Some(false))?;
+            let title = &self.kb.passages.get(shown[0])?.title;
+            return Some(Decision {
+                answered: false,
+                reason: format!(
+                    "refused: the question compares {} with {}, and none of the best passages (\"{title}\" first) mentions {missing}",
+                    comparison.first, comparison.second
+                ),
+                unknown_share: 0.0,
+            });
+        }
+        None
     }
 
     /// Answers one question with at most `top` hits, best first. `top` 0 is an empty
@@ -487,7 +489,7 @@ mod tests {
             .expect("refused");
         assert!(!refusal.answered);
         assert!(
-            refusal.reason.contains("nor the next ones mention sql"),
+            refusal.reason.contains("mentions sql"),
             "{}",
             refusal.reason
         );
@@ -497,10 +499,11 @@ mod tests {
             e.compared_side_missing("docker kubernetes containers vs sql", &both),
             None
         );
-        assert_eq!(e.lexical.mentions("k8s", kubernetes), Some(true));
-        assert_eq!(e.lexical.mentions("sql", kubernetes), Some(false));
+        assert_eq!(e.lexical.mentioned_in("k8s", &[kubernetes]), Some(true));
+        assert_eq!(e.lexical.mentioned_in("sql", &[kubernetes]), Some(false));
+        assert_eq!(e.lexical.mentioned_in("sql", &both), Some(true));
         assert_eq!(
-            e.lexical.mentions("nomad", kubernetes),
+            e.lexical.mentioned_in("nomad", &[kubernetes]),
             None,
             "no word for it"
         );

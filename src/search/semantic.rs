@@ -341,7 +341,11 @@ pub fn passage_texts(p: &Passage) -> Vec<String> {
 /// the question sentence often names nothing. Taking the best of both, on the six
 /// calibration sets (tenth session), long messages went from 66 to 71 of 87 right first and
 /// from 81 to 86 of 87 in the top three, with no more off-topic or near-domain messages
-/// answered; two sentences before instead of one scored alike (70 first, 87 in the top three).
+/// answered there; two sentences before instead of one scored alike (70 first, 87 in the
+/// top three).
+/// The cost, found by review: an off-topic question after an on-topic opening ("I'm an ML
+/// architect at 50 LPA. How do I bake a chocolate cake?") borrows the opening's meaning
+/// and can be answered; no such message is in the calibration sets.
 pub fn question_texts(question: &str, corrected: Option<&str>) -> Vec<String> {
     let whole = question.trim().to_string();
     if question.split_whitespace().count() <= LONG_MESSAGE_WORDS {

@@ -124,7 +124,8 @@ impl Lexical {
 }
 
 /// Whether a typo of `known` could have produced `typed` at its start: the same first
-/// letter, or the first two letters swapped ("rachitect"). People rarely mistype the first
+/// letter, the first two letters swapped ("rachitect"), or the first letter dropped
+/// ("rchitect"). People rarely mistype the first
 /// letter of a word, and a correction that changes it turns real words the base does not
 /// use into ones it does: "calories" into "salaries", "bake" into "take", "tester" into
 /// "master", "upskill" into "skill", "vllm" into "llm". On the six calibration sets such
@@ -132,6 +133,8 @@ impl Lexical {
 fn same_start(typed: &[char], known: &[char]) -> bool {
     match (typed, known) {
         ([a, ..], [b, ..]) if a == b => true,
+        // The first letter dropped: "rchitect", "xperience".
+        ([a, ..], [_, b, ..]) if a == b && typed.len() < known.len() => true,
         ([a, b, ..], [c, d, ..]) => a == d && b == c,
         _ => false,
     }
@@ -150,6 +153,11 @@ mod tests {
     fn a_typo_keeps_the_first_letter_or_swaps_the_first_two() {
         assert!(starts("salery", "salary"));
         assert!(starts("rachitect", "architect"));
+        assert!(starts("rchitect", "architect"));
+        assert!(
+            !starts("iits", "fits"),
+            "a changed first letter is not a dropped one"
+        );
         assert!(!starts("calories", "salaries"));
         assert!(!starts("upskill", "skill"));
         assert!(!starts("", "skill"));

@@ -326,20 +326,29 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
-    /// Whether passage `ord` mentions `text` (one side of a comparison): any of its words,
-    /// by the base's terms for it (synonyms and typo fixes too), not counting the words in
-    /// half the passages or more. `None` when the base has no such word for it at all, so
-    /// there is nothing to look for.
-    pub fn mentions(&self, text: &str, ord: usize) -> Option<bool> {
-        let terms = self.passage_terms.get(ord)?;
+    /// Whether any of the passages `ords` mentions `text` (one side of a comparison): every
+    /// one of its words, by the base's terms for it (synonyms and typo fixes too), not
+    /// counting the words in half the passages or more. `None` when the base has no such
+    /// word for it at all, so there is nothing to look for.
+    pub fn mentioned_in(&self, text: &str, ords: &[usize]) -> Option<bool> {
         let mut analyzers = self.analyzers.clone();
         let slots = self.slots(&mut analyzers, text);
-        let mut distinctive = slots
+        let distinctive: Vec<&Slot> = slots
             .iter()
             .filter(|s| !s.alternatives.iter().all(|(t, _)| self.is_identity(t)))
-            .peekable();
-        distinctive.peek()?;
-        Some(distinctive.all(|s| s.alternatives.iter().any(|(t, _)| terms.contains(t))))
+            .collect();
+        if distinctive.is_empty() {
+            return None;
+        }
+        Some(
+            ords.iter()
+                .filter_map(|&o| self.passage_terms.get(o))
+                .any(|terms| {
+                    distinctive
+                        .iter()
+                        .all(|s| s.alternatives.iter().any(|(t, _)| terms.contains(t)))
+                }),
+        )
     }
 
     /// Index terms of `text` with byte ranges, for highlighting a passage.
