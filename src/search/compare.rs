@@ -61,33 +61,16 @@ const OPENERS: &[&str] = &[
 /// the question asks about both ("ML architect vs data scientist skills").
 const SIDE_WORDS: usize = 2;
 
-fn separator() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\s(?:vs\.?|versus|v/s)\s").unwrap_or_else(|e| panic!("separator: {e}"))
-    })
-}
+regex_fn!(separator, r"(?i)\s(?:vs\.?|versus|v/s)\s");
 
-fn between() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:difference|differences|diff)\s+(?:b/w|btw|btwn|between)\s+(.+?)\s+(?:and|&|n)\s+(.+)")
-            .unwrap_or_else(|e| panic!("between: {e}"))
-    })
-}
+regex_fn!(
+    between,
+    r"(?i)\b(?:difference|differences|diff)\s+(?:b/w|btw|btwn|between)\s+(.+?)\s+(?:and|&|n)\s+(.+)"
+);
 
-fn choice() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:which|better|best|pick|choose|prefer)\b")
-            .unwrap_or_else(|e| panic!("choice: {e}"))
-    })
-}
+regex_fn!(choice, r"(?i)\b(?:which|better|best|pick|choose|prefer)\b");
 
-fn or_word() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)\sor\s").unwrap_or_else(|e| panic!("or: {e}")))
-}
+regex_fn!(or_word, r"(?i)\sor\s");
 
 /// The two sides of a comparison question, as the user wrote them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,13 +122,12 @@ enum Direction {
 /// The words of one side: at most [`SIDE_WORDS`] next to the separator, up to the first
 /// punctuation or word of the question around them ([`SIDE_STOPS`]).
 fn side(text: &str, direction: Direction) -> String {
-    let tokens: Vec<&str> = text.split_whitespace().collect();
-    let ordered: Box<dyn Iterator<Item = &&str>> = match direction {
-        Direction::Forward => Box::new(tokens.iter()),
-        Direction::Backward => Box::new(tokens.iter().rev()),
-    };
+    let mut tokens: Vec<&str> = text.split_whitespace().collect();
+    if matches!(direction, Direction::Backward) {
+        tokens.reverse();
+    }
     let mut words: Vec<&str> = Vec::new();
-    for token in ordered {
+    for token in tokens {
         let word = token.trim_matches(|c: char| !c.is_alphanumeric() && c != '&');
         let closes = match direction {
             // Punctuation after a word ends a side read forward ("dagster, which").

@@ -15,6 +15,18 @@
 //! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
 //! decision alone; see `fuse` for both rules.
 
+/// A function returning one regex, compiled on first use (for `wanted` and `compare`, which
+/// read a question's shape; the caller's module imports `Regex` and `OnceLock`).
+macro_rules! regex_fn {
+    ($(#[$doc:meta])* $name:ident, $source:expr) => {
+        $(#[$doc])*
+        fn $name() -> &'static Regex {
+            static P: OnceLock<Regex> = OnceLock::new();
+            P.get_or_init(|| Regex::new($source).expect("static pattern"))
+        }
+    };
+}
+
 mod beyond;
 mod compare;
 pub mod fuse;
@@ -274,11 +286,10 @@ impl Engine {
                 }
             }
             let shown: Vec<usize> = ranked.iter().take(COMPARED_IN).map(|s| s.ord).collect();
-            if let Some(refusal) = self.compared_side_missing(question, &shown) {
-                decision = Decision {
-                    unknown_share: lexical.unknown_share,
-                    ..refusal
-                };
+            if let Some(refusal) =
+                self.compared_side_missing(question, &shown, lexical.unknown_share)
+            {
+                decision = refusal;
             }
         }
         Ranking {
@@ -291,24 +302,26 @@ impl Engine {
 
     /// The refusal of a comparison one of whose two sides none of the passages an answer
     /// would show (`shown`, best first) mentions (see `compare`).
-    fn compared_side_missing(&self, question: &str, shown: &[usize]) -> Option<Decision> {
-        if !shown.is_empty() {
-            let comparison = compare::Comparison::of_question(question)?;
-            let missing = comparison
-                .sides()
-                .into_iter()
-                .find(|side| self.lexical.mentioned_in(side, shown) == Some(false))?;
-            let title = &self.kb.passages.get(shown[0])?.title;
-            return Some(Decision {
-                answered: false,
-                reason: format!(
-                    "refused: the question compares {} with {}, and none of the best passages (\"{title}\" first) mentions {missing}",
-                    comparison.first, comparison.second
-                ),
-                unknown_share: 0.0,
-            });
-        }
-        None
+    fn compared_side_missing(
+        &self,
+        question: &str,
+        shown: &[usize],
+        unknown_share: f32,
+    ) -> Option<Decision> {
+        let title = &self.kb.passages.get(*shown.first()?)?.title;
+        let comparison = compare::Comparison::of_question(question)?;
+        let missing = comparison
+            .sides()
+            .into_iter()
+            .find(|side| self.lexical.mentioned_in(side, shown) == Some(false))?;
+        Some(Decision {
+            answered: false,
+            reason: format!(
+                "refused: the question compares {} with {}, and none of the best passages (\"{title}\" first) mentions {missing}",
+                comparison.first, comparison.second
+            ),
+            unknown_share,
+        })
     }
 
     /// Answers one question with at most `top` hits, best first. `top` 0 is an empty
@@ -485,7 +498,7 @@ mod tests {
         };
         let (kubernetes, databases) = (ord("Kubernetes"), ord("Databases"));
         let refusal = e
-            .compared_side_missing("docker kubernetes containers vs sql", &[kubernetes])
+            .compared_side_missing("docker kubernetes containers vs sql", &[kubernetes], 0.0)
             .expect("refused");
         assert!(!refusal.answered);
         assert!(
@@ -496,7 +509,7 @@ mod tests {
         // One side in each of the passages shown is enough.
         let both = [kubernetes, databases];
         assert_eq!(
-            e.compared_side_missing("docker kubernetes containers vs sql", &both),
+            e.compared_side_missing("docker kubernetes containers vs sql", &both, 0.0),
             None
         );
         assert_eq!(e.lexical.mentioned_in("k8s", &[kubernetes]), Some(true));
@@ -508,7 +521,7 @@ mod tests {
             "no word for it"
         );
         assert_eq!(
-            e.compared_side_missing("docker kubernetes vs nomad", &[kubernetes]),
+            e.compared_side_missing("docker kubernetes vs nomad", &[kubernetes], 0.0),
             None
         );
     }

@@ -79,17 +79,6 @@ impl TimeUnit {
     }
 }
 
-/// A function returning one regex, compiled on first use.
-macro_rules! regex_fn {
-    ($(#[$doc:meta])* $name:ident, $source:expr) => {
-        $(#[$doc])*
-        fn $name() -> &'static Regex {
-            static P: OnceLock<Regex> = OnceLock::new();
-            P.get_or_init(|| Regex::new($source).expect("static pattern"))
-        }
-    };
-}
-
 regex_fn!(
     asks_price,
     r"(?i)\b(?:fees?|prices?|pricing|tuition)\b|\bhow much (?:is|are|does|do|would|will)\b[^.?!]*\bcosts?\b|\bwhat (?:does|do|would|will)\b[^.?!]*\bcost\b|\bwhat(?:'s|’s| is| are)\s+the\s+costs?\b|\bhow expensive\b"
