@@ -57,7 +57,7 @@ fn independent_calibration_sets_meet_the_bar() {
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (tenth session): 549 and 602 of 630.
+    // When last calibrated (eleventh session): 549 and 602 of 630.
     assert!(report.top1() >= 0.85, "{summary}");
     assert!(report.recall3() >= 0.94, "{summary}");
     let offtopic: Vec<_> = report
@@ -74,10 +74,11 @@ fn independent_calibration_sets_meet_the_bar() {
     // city's name alone, until `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road
     // bike under $1000" until `fuse::WORDLESS_SIMILARITY`.
     assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 213 of 284 when
-    // calibrated (183 of 244 on the first six sets, 156 of 204 on the first five, 146
-    // before `search::wanted` and the higher bar).
-    assert!(report.refused() >= 210, "{summary}");
+    // With the questions the base does not answer in its domain: 227 of 284 since the
+    // eleventh session's comparisons that only list both sides (217 in the tenth, 183 of
+    // 244 on the first six sets, 156 of 204 on the first five, 146 before `search::wanted`
+    // and the higher bar).
+    assert!(report.refused() >= 224, "{summary}");
 }
 
 #[test]

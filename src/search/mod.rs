@@ -287,7 +287,7 @@ impl Engine {
             }
             let shown: Vec<usize> = ranked.iter().take(COMPARED_IN).map(|s| s.ord).collect();
             if let Some(refusal) =
-                self.compared_side_missing(question, &shown, lexical.unknown_share)
+                self.comparison_unanswered(question, &shown, lexical.unknown_share)
             {
                 decision = refusal;
             }
@@ -300,24 +300,42 @@ impl Engine {
         }
     }
 
-    /// The refusal of a comparison one of whose two sides none of the passages an answer
-    /// would show (`shown`, best first) mentions (see `compare`).
-    fn compared_side_missing(
+    /// The refusal of a comparison the passages an answer would show (`shown`, best first)
+    /// do not answer: none mentions one side, or they only list both (see `compare`).
+    fn comparison_unanswered(
         &self,
         question: &str,
         shown: &[usize],
         unknown_share: f32,
     ) -> Option<Decision> {
-        let title = &self.kb.passages.get(*shown.first()?)?.title;
         let comparison = compare::Comparison::of_question(question)?;
-        let missing = comparison
+        let title = &self.kb.passages.get(*shown.first()?)?.title;
+        let texts: Vec<String> = shown
+            .iter()
+            .filter_map(|&ord| self.kb.passages.get(ord))
+            .map(|p| format!("{}.\n{}", p.title, p.text))
+            .collect();
+        let passages: Vec<(usize, &str)> = shown
+            .iter()
+            .copied()
+            .zip(texts.iter().map(String::as_str))
+            .collect();
+        let [first, second] = comparison
             .sides()
-            .into_iter()
-            .find(|side| self.lexical.mentioned_in(side, shown) == Some(false))?;
+            .map(|side| self.lexical.mentions(side, &passages));
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let why = match comparison.unanswered([first.as_ref(), second.as_ref()], &texts)? {
+            compare::Unanswered::Missing(side) => {
+                format!("none of the best passages (\"{title}\" first) mentions {side}")
+            }
+            compare::Unanswered::OnlyListed => format!(
+                "the best passages (\"{title}\" first) only list them together, without comparing them"
+            ),
+        };
         Some(Decision {
             answered: false,
             reason: format!(
-                "refused: the question compares {} with {}, and none of the best passages (\"{title}\" first) mentions {missing}",
+                "refused: the question compares {} with {}, and {why}",
                 comparison.first, comparison.second
             ),
             unknown_share,
@@ -480,6 +498,15 @@ mod tests {
         assert_eq!(a.hits[0].id, "pay/salary-for-freshers");
     }
 
+    /// The ord of the test base's passage titled `title`.
+    fn ord_of(e: &Engine, title: &str) -> usize {
+        e.knowledge()
+            .passages
+            .iter()
+            .position(|p| p.title == title)
+            .expect("the test base has it")
+    }
+
     /// A comparison is answered only when the passages shown mention both sides, by any of
     /// the base's words for them; a side the base has no word for is left alone.
     #[test]
@@ -489,16 +516,10 @@ mod tests {
         assert!(a.answered, "{a:?}");
         let a = e.ask("k8s vs docker containers", 3);
         assert!(a.answered, "a synonym mentions a side: {a:?}");
-        let ord = |title: &str| {
-            e.knowledge()
-                .passages
-                .iter()
-                .position(|p| p.title == title)
-                .expect("the test base has it")
-        };
+        let ord = |title: &str| ord_of(&e, title);
         let (kubernetes, databases) = (ord("Kubernetes"), ord("Databases"));
         let refusal = e
-            .compared_side_missing("docker kubernetes containers vs sql", &[kubernetes], 0.0)
+            .comparison_unanswered("docker kubernetes containers vs sql", &[kubernetes], 0.0)
             .expect("refused");
         assert!(!refusal.answered);
         assert!(
@@ -509,20 +530,61 @@ mod tests {
         // One side in each of the passages shown is enough.
         let both = [kubernetes, databases];
         assert_eq!(
-            e.compared_side_missing("docker kubernetes containers vs sql", &both, 0.0),
+            e.comparison_unanswered("docker kubernetes containers vs sql", &both, 0.0),
             None
         );
-        assert_eq!(e.lexical.mentioned_in("k8s", &[kubernetes]), Some(true));
-        assert_eq!(e.lexical.mentioned_in("sql", &[kubernetes]), Some(false));
-        assert_eq!(e.lexical.mentioned_in("sql", &both), Some(true));
+        // A side the base has no word for is left alone.
         assert_eq!(
-            e.lexical.mentioned_in("nomad", &[kubernetes]),
+            e.comparison_unanswered("docker kubernetes vs nomad", &[kubernetes], 0.0),
+            None
+        );
+        // Both sides only as items of one list ("SQL, NoSQL and graph databases"): named,
+        // not compared.
+        let refusal = e
+            .comparison_unanswered("sql or nosql, which one is better?", &both, 0.0)
+            .expect("refused");
+        assert!(
+            refusal.reason.contains("only list them"),
+            "{}",
+            refusal.reason
+        );
+    }
+
+    /// Where a side is mentioned: its words together (a synonym for its word too), or its
+    /// distinctive words apart when they are not a kind of the base's subject.
+    #[test]
+    fn a_side_is_mentioned_where_its_words_stand_together() {
+        let e = engine();
+        let ord = |title: &str| ord_of(&e, title);
+        let (kubernetes, mathematics) = (ord("Kubernetes"), ord("Mathematics"));
+        let text = "Kubernetes.\nContainers with Docker and Kubernetes.";
+        let found = e
+            .lexical
+            .mentions("k8s", &[(kubernetes, text)])
+            .expect("a base word");
+        let spans: Vec<&str> = found.at.iter().map(|(_, r)| &text[r.clone()]).collect();
+        assert_eq!(spans, ["Kubernetes", "Kubernetes"]);
+        let math = "Mathematics.\nLinear algebra and eigen decomposition.";
+        let found = e
+            .lexical
+            .mentions("linear algebra", &[(mathematics, math)])
+            .expect("words");
+        assert_eq!(found.at.len(), 1);
+        assert!(!found.loosely);
+        let found = e
+            .lexical
+            .mentions("eigen algebra", &[(mathematics, math)])
+            .expect("words");
+        assert!(found.at.is_empty() && found.loosely && found.any());
+        let found = e
+            .lexical
+            .mentions("sql", &[(kubernetes, text)])
+            .expect("a base word");
+        assert!(!found.any());
+        assert_eq!(
+            e.lexical.mentions("nomad", &[(kubernetes, text)]),
             None,
             "no word for it"
-        );
-        assert_eq!(
-            e.compared_side_missing("docker kubernetes vs nomad", &[kubernetes], 0.0),
-            None
         );
     }
 

@@ -25,6 +25,7 @@
 mod analysis;
 mod build;
 mod correct;
+mod mention;
 mod names;
 mod slots;
 
@@ -43,6 +44,7 @@ pub use analysis::Fields;
 use analysis::{is_stopword, Analyzers, FILLERS};
 pub use correct::RealWords;
 use correct::VocabWord;
+pub use mention::SideMentions;
 use names::{describes_the_asker, introduces_the_asker};
 use slots::Slot;
 
@@ -324,31 +326,6 @@ impl Lexical {
             kept.extend(question.get(span));
         }
         (dropped && asks).then(|| kept.join(" "))
-    }
-
-    /// Whether any of the passages `ords` mentions `text` (one side of a comparison): every
-    /// one of its words, by the base's terms for it (synonyms and typo fixes too), not
-    /// counting the words in half the passages or more. `None` when the base has no such
-    /// word for it at all, so there is nothing to look for.
-    pub fn mentioned_in(&self, text: &str, ords: &[usize]) -> Option<bool> {
-        let mut analyzers = self.analyzers.clone();
-        let slots = self.slots(&mut analyzers, text);
-        let distinctive: Vec<&Slot> = slots
-            .iter()
-            .filter(|s| !s.alternatives.iter().all(|(t, _)| self.is_identity(t)))
-            .collect();
-        if distinctive.is_empty() {
-            return None;
-        }
-        Some(
-            ords.iter()
-                .filter_map(|&o| self.passage_terms.get(o))
-                .any(|terms| {
-                    distinctive
-                        .iter()
-                        .all(|s| s.alternatives.iter().any(|(t, _)| terms.contains(t)))
-                }),
-        )
     }
 
     /// Index terms of `text` with byte ranges, for highlighting a passage.

@@ -1,0 +1,99 @@
+//! Where a passage mentions one side of a comparison ("dagster", "data architect"), by the
+//! base's words for it, so `search::compare` can tell a passage that compares two things
+//! from one that names only one of them, or only lists both.
+//!
+//! Why positions and not only the passage's set of words: a side that is a kind of the
+//! base's subject ("data architect", "solutions architect") is mentioned only by that
+//! phrase. Its other word is in many passages ("data", "solution") and the subject's word is
+//! in half of them, so a passage that says "data scientist" and "ML architect" would count
+//! as mentioning a data architect. And a passage that lists "Apache Airflow, Prefect and
+//! Dagster" names both sides of "airflow or dagster, which is better" without comparing
+//! them; telling that needs where each side is.
+
+use std::ops::Range;
+
+use super::slots::Slot;
+use super::Lexical;
+
+/// How the passages given to [`Lexical::mentions`] mention one side of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SideMentions {
+    /// Each place the side's words stand together, as (index into the passages given,
+    /// byte range in that passage's text).
+    pub at: Vec<(usize, Range<usize>)>,
+    /// Some passage has every distinctive word of the side, only not together in its text
+    /// ("fresher vs senior pay": a band says "senior" and "salary" apart; a keyword). Not
+    /// for a side that names a kind of the base's subject ("data architect"), which only
+    /// the phrase mentions.
+    pub loosely: bool,
+}
+
+impl SideMentions {
+    /// Whether any passage mentions the side at all.
+    pub fn any(&self) -> bool {
+        self.loosely || !self.at.is_empty()
+    }
+}
+
+impl Lexical {
+    /// Where `passages` (ord and text to look in, title included) mention `side`: its known
+    /// words in order next to each other, by the base's terms for them (synonyms and typo
+    /// fixes too). `None` when the side has no word the base uses besides the words in half
+    /// the passages ("ML architect"), so there is nothing to look for.
+    pub fn mentions(&self, side: &str, passages: &[(usize, &str)]) -> Option<SideMentions> {
+        let mut analyzers = self.analyzers.clone();
+        let slots: Vec<Slot> = self
+            .slots(&mut analyzers, side)
+            .into_iter()
+            .filter(|s| !s.alternatives.is_empty())
+            .collect();
+        let identity = |s: &Slot| s.alternatives.iter().all(|(t, _)| self.is_identity(t));
+        let distinctive: Vec<&Slot> = slots.iter().filter(|s| !identity(s)).collect();
+        if distinctive.is_empty() {
+            return None;
+        }
+        let names_a_kind = slots.iter().any(identity);
+        let mut found = SideMentions::default();
+        for (index, (ord, text)) in passages.iter().enumerate() {
+            let terms = analyzers.index_terms(text);
+            let before = found.at.len();
+            for start in 0..terms.len() {
+                if let Some(end) = phrase_end(&terms, start, &slots) {
+                    found
+                        .at
+                        .push((index, terms[start].1.start..terms[end - 1].1.end));
+                }
+            }
+            found.loosely |= found.at.len() == before
+                && !names_a_kind
+                && self.passage_terms.get(*ord).is_some_and(|words| {
+                    distinctive
+                        .iter()
+                        .all(|s| s.alternatives.iter().any(|(t, _)| words.contains(t)))
+                });
+        }
+        Some(found)
+    }
+}
+
+/// The end (exclusive) of the side's words (`slots`) standing together from term `start`
+/// on, if they do. A synonym may stand for several words of the passage ("ml" for "machine
+/// learning").
+fn phrase_end(terms: &[(String, Range<usize>)], start: usize, slots: &[Slot]) -> Option<usize> {
+    let has = |slot: &Slot, j: usize| {
+        terms
+            .get(j)
+            .is_some_and(|(term, _)| slot.alternatives.iter().any(|(t, _)| t == term))
+    };
+    let mut j = start;
+    for (k, slot) in slots.iter().enumerate() {
+        if !has(slot, j) {
+            return None;
+        }
+        j += 1;
+        while has(slot, j) && !slots.get(k + 1).is_some_and(|next| has(next, j)) {
+            j += 1;
+        }
+    }
+    (j > start).then_some(j)
+}
