@@ -50,7 +50,7 @@ const SIDE_STOPS: &[&str] = &[
     "a", "an", "the", "is", "are", "was", "be", "between", "like", "which", "what", "whats",
     "what's", "should", "would", "could", "can", "i", "we", "my", "our", "pick", "choose",
     "prefer", "for", "in", "to", "of", "on", "at", "do", "does", "one", "better", "best", "more",
-    "and", "or", "vs", "versus", "than", "it", "this", "that", "with", "from",
+    "and", "or", "vs", "versus", "than", "it", "this", "that", "with", "from", "being", "becoming",
 ];
 /// Words skipped where a side opens: articles, and the hedges of a role's name ("a regular
 /// ML engineer" is compared as "ML engineer").
@@ -69,6 +69,11 @@ const OPENERS: &[&str] = &[
     "just",
     "some",
     "any",
+];
+/// Words skipped where a side read backward opens: what kind of thing the side is, not
+/// which ("the senior ML engineer stage differ from": the side is "ML engineer").
+const TAILS: &[&str] = &[
+    "stage", "stages", "role", "roles", "job", "jobs", "position", "track", "path", "level",
 ];
 /// At most this many words make one side ("solutions architect"): more would take in what
 /// the question asks about both ("ML architect vs data scientist skills").
@@ -225,7 +230,11 @@ fn side(text: &str, direction: Direction) -> String {
         let lower = word.to_lowercase();
         // "between an ML architect and a cloud architect": the article opens the side; "vs
         // a regular ML engineer": the hedge says nothing about what is compared.
-        if words.is_empty() && OPENERS.contains(&lower.as_str()) {
+        let skipped = match direction {
+            Direction::Forward => OPENERS,
+            Direction::Backward => TAILS,
+        };
+        if words.is_empty() && skipped.contains(&lower.as_str()) {
             continue;
         }
         if word.is_empty() || SIDE_STOPS.contains(&lower.as_str()) {
@@ -305,6 +314,15 @@ mod tests {
         assert_eq!(
             sides("how does an ML engineer differ from an architect"),
             pair("ML engineer", "architect")
+        );
+        assert_eq!(
+            sides("How does the senior ML engineer stage differ from an ML architect?"),
+            pair("ML engineer", "ML architect")
+        );
+        // "being" is no side: the question is about becoming one, not two things.
+        assert_eq!(
+            sides("How does the ML engineer stage differ from being an architect?"),
+            None
         );
         assert_eq!(
             sides("Is MLflow better than Weights & Biases for tracking?"),

@@ -85,10 +85,11 @@ regex_fn!(
 );
 
 regex_fn!(
-    /// Asked, not stated: "what % of", "what percentage", "percentage of". A "%" after the
-    /// user's own number ("I got 75% in my masters", "a 20% hike offer") is background.
+    /// Asked, not stated: "what % of", "what's a normal hike percentage", "average hike %",
+    /// "percentage of". A "%" after the user's own number ("I got 75% in my masters", "a 20%
+    /// hike offer") is background.
     asks_percentage,
-    r"(?i)\b(?:what|which|how much|how many)\s+(?:\w+\s+){0,2}?(?:%|percent(?:age)?\b)|\bpercentage of\b"
+    r"(?i)\b(?:what(?:'s|’s|s)?|which|how much|how many|avg|average|typical|normal|usual)\s+(?:\w+\s+){0,3}?(?:%|percent(?:age)?\b)|\bpercentage of\b"
 );
 
 regex_fn!(states_percentage, r"(?i)%|\bpercent");
@@ -227,6 +228,12 @@ mod tests {
                 "What percentage of projects fail?",
                 Some(Wanted::Percentage),
             ),
+            (
+                "what's a normal hike percentage for engineers?",
+                Some(Wanted::Percentage),
+            ),
+            ("avg hike % for engineers", Some(Wanted::Percentage)),
+            ("I got a 20% hike offer, is that good?", None),
             ("when is the submission deadline", Some(Wanted::Date)),
             (
                 "How many hours a day should I study?",
