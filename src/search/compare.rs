@@ -78,9 +78,6 @@ const TAILS: &[&str] = &[
 /// At most this many words make one side ("solutions architect"): more would take in what
 /// the question asks about both ("ML architect vs data scientist skills").
 const SIDE_WORDS: usize = 2;
-/// Two items of one list are at most this many words apart: the separator and the items
-/// between them ("Airflow, Prefect and Dagster").
-const LIST_GAP_WORDS: usize = 4;
 
 regex_fn!(
     separator,
@@ -162,46 +159,43 @@ impl Comparison {
         let [Some(first), Some(second)] = mentions else {
             return None;
         };
-        // Whether every mention of `of` in `passage` is listed with one of `other`.
-        let listed_with = |passage: usize, of: &SideMentions, other: &SideMentions| {
+        // Whether every mention of either side in `passage` is an item of a list.
+        let only_in_lists = |passage: usize| {
             let text = texts.get(passage).copied().unwrap_or_default();
-            let mut mine = of.at.iter().filter(|(p, _)| *p == passage).peekable();
-            mine.peek().is_some()
-                && mine.all(|(_, at)| {
-                    other
-                        .at
-                        .iter()
-                        .any(|(p, theirs)| *p == passage && listed_together(text, at, theirs))
-                })
+            first
+                .at
+                .iter()
+                .chain(&second.at)
+                .all(|(p, at)| *p != passage || in_a_list(text, at))
         };
         let passages = first.at.iter().map(|(p, _)| *p);
-        let mut listing = passages.filter(|&p| second.at.iter().any(|(q, _)| *q == p));
-        // A passage that names both sides only together in a list, and none that names both
-        // elsewhere too (which may compare them).
+        let mut naming_both = passages.filter(|&p| second.at.iter().any(|(q, _)| *q == p));
+        // Passages that name both sides, only ever as items of lists: none that may compare
+        // them in a sentence.
         let only_listed = !first.loosely
             && !second.loosely
-            && listing.clone().next().is_some()
-            && listing.all(|p| listed_with(p, first, second) && listed_with(p, second, first));
+            && naming_both.clone().next().is_some()
+            && naming_both.all(only_in_lists);
         only_listed.then_some(Unanswered::OnlyListed)
     }
 }
 
-/// Whether two mentions in `text` are items of one list: only a few words apart, with a
-/// list's separator between them (a comma, a slash, "and", "or", "&") and no sentence or
-/// clause break ("TensorFlow, PyTorch", "Apache Airflow, Prefect and Dagster").
-fn listed_together(text: &str, a: &Range<usize>, b: &Range<usize>) -> bool {
-    let (first, second) = if a.start <= b.start { (a, b) } else { (b, a) };
-    let Some(gap) = text.get(first.end..second.start) else {
-        return false;
-    };
-    let words: Vec<&str> = gap.split_whitespace().collect();
-    let separated = gap.contains([',', '/', '&'])
-        || words
-            .iter()
-            .any(|w| w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"));
-    separated
-        && words.len() <= LIST_GAP_WORDS
-        && !gap.contains(['.', ';', ':', '?', '!', '\n', '(', ')'])
+/// Whether a mention in `text` is an item of a list: a list's separator (a comma, a slash,
+/// "&", "and", "or") or the colon that opens a list is right next to it ("Modeling:
+/// TensorFlow, PyTorch", "Apache Airflow, Prefect and Dagster", "Docker and Kubernetes").
+fn in_a_list(text: &str, at: &Range<usize>) -> bool {
+    let before = text.get(..at.start).unwrap_or_default().trim_end();
+    let after = text.get(at.end..).unwrap_or_default().trim_start();
+    let word_before = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or_default();
+    let word_after = after.split(char::is_whitespace).next().unwrap_or_default();
+    let joins = |word: &str| word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or");
+    before.ends_with([',', '/', '&', ':'])
+        || after.starts_with([',', '/', '&'])
+        || joins(word_before)
+        || joins(word_after)
 }
 
 #[derive(Clone, Copy)]
@@ -335,27 +329,22 @@ mod tests {
     }
 
     #[test]
-    fn items_of_one_list_are_listed_together() {
+    fn items_of_a_list_are_in_a_list() {
         let text = "Pipeline orchestration: Apache Airflow, Prefect and Dagster. Airflow is old.";
         let at = |word: &str, from: usize| {
             let start = from + text[from..].find(word).expect("in the text");
             start..start + word.len()
         };
         let (airflow, prefect, dagster) = (at("Airflow", 0), at("Prefect", 0), at("Dagster", 0));
-        assert!(listed_together(text, &airflow, &dagster));
-        assert!(listed_together(text, &dagster, &airflow));
-        assert!(listed_together(text, &airflow, &prefect));
-        // A sentence break is not a list's separator.
-        let later = at("Airflow", dagster.end);
-        assert!(!listed_together(text, &dagster, &later));
-        assert!(!listed_together(
-            "Docker packages a model; Kubernetes runs it",
-            &(0..6),
-            &(25..35)
-        ));
-        // Nor are many words between them.
-        let prose = "Airflow schedules the jobs that the team runs, and Dagster";
-        assert!(!listed_together(prose, &(0..7), &(51..58)));
+        assert!(in_a_list(text, &airflow));
+        assert!(in_a_list(text, &prefect));
+        assert!(in_a_list(text, &dagster));
+        // A sentence about one of them is no list.
+        assert!(!in_a_list(text, &at("Airflow", dagster.end)));
+        let prose = "Docker packages one model; Kubernetes runs many";
+        assert!(!in_a_list(prose, &(0..6)));
+        assert!(!in_a_list(prose, &(27..37)));
+        assert!(in_a_list("Modeling: TensorFlow, PyTorch.", &(10..20)));
     }
 
     fn mentions(at: &[(usize, Range<usize>)], loosely: bool) -> SideMentions {
@@ -383,6 +372,16 @@ mod tests {
         assert_eq!(
             c.unanswered([Some(&first), Some(&second)], &[listing, prose]),
             None
+        );
+        // Each in a list, lists of their own in one passage ("Orchestration: Airflow,
+        // Prefect.\n- Serving: Kubeflow, Seldon"): named, still not compared.
+        let lists = "Orchestration: Airflow, Prefect.\n- Serving: Kubeflow, Seldon.";
+        let c2 = Comparison::of_question("kubeflow or airflow, which is better?").expect("pair");
+        let kubeflow = mentions(&[(0, 44..52)], false);
+        let airflow_there = mentions(&[(0, 15..22)], false);
+        assert_eq!(
+            c2.unanswered([Some(&kubeflow), Some(&airflow_there)], &[lists]),
+            Some(Unanswered::OnlyListed)
         );
         // One side only loosely, or in no passage with the other: not a list.
         let loose = mentions(&[], true);

@@ -9,7 +9,9 @@
 //!    `beyond` embeds what the in-domain refusal compares, for a short question that uses a
 //!    word the base never does; `wanted` then refuses a short question that asks for a kind
 //!    of figure (a price, a percentage, a date, a number of hours) its best passage does not
-//!    state; `compare` one that compares two things when no passage shown names one of them;
+//!    state; `whose_pay` one about the pay of another job than the base's subject;
+//!    `compare` one that compares two things when no passage shown names one of them, or
+//!    the passages only list both;
 //! 4. [`highlight`]: the part of the best passage worth showing, matches in bold.
 //!
 //! An engine without a model (`--lexical-only`) runs steps 1, 3 and 4 with the lexical
@@ -37,6 +39,7 @@ mod pointers;
 pub mod semantic;
 mod typo;
 mod wanted;
+mod whose_pay;
 
 use std::sync::Arc;
 
@@ -285,10 +288,21 @@ impl Engine {
                     unstated = Some(what);
                 }
             }
+            if let Some(job) = self.lexical.other_job_paid(question) {
+                decision = Decision {
+                    answered: false,
+                    reason: format!(
+                        "refused: the question asks about the pay of a {job}, and the knowledge base gives pay only for the job it is about"
+                    ),
+                    unknown_share: lexical.unknown_share,
+                };
+            }
             let shown: Vec<usize> = ranked.iter().take(COMPARED_IN).map(|s| s.ord).collect();
-            if let Some(refusal) =
-                self.comparison_unanswered(question, &shown, lexical.unknown_share)
-            {
+            if let Some(refusal) = self.comparison_unanswered(
+                lexical.did_you_mean.as_deref().unwrap_or(question),
+                &shown,
+                lexical.unknown_share,
+            ) {
                 decision = refusal;
             }
         }
@@ -304,11 +318,12 @@ impl Engine {
     /// do not answer: none mentions one side, or they only list both (see `compare`).
     fn comparison_unanswered(
         &self,
-        question: &str,
+        corrected: &str,
         shown: &[usize],
         unknown_share: f32,
     ) -> Option<Decision> {
-        let comparison = compare::Comparison::of_question(question)?;
+        // Read with typos fixed: "wat is the differnce between ...".
+        let comparison = compare::Comparison::of_question(corrected)?;
         let title = &self.kb.passages.get(*shown.first()?)?.title;
         let texts: Vec<String> = shown
             .iter()

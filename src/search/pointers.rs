@@ -118,6 +118,14 @@ impl Pointers {
         out
     }
 
+    /// Whether `question` is about pay: it uses "salary" or one of the base's words for it.
+    pub fn asks_pay(&self, question: &str) -> bool {
+        let words = phrase(question);
+        self.pay_words
+            .iter()
+            .any(|pay| (0..words.len()).any(|i| words[i..].starts_with(pay)))
+    }
+
     /// The salary-band passage covering the years of experience stated in `question`, or
     /// else the one a question about pay names.
     fn stated_band(&self, question: &str) -> Option<usize> {

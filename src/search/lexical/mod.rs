@@ -328,6 +328,18 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
+    /// The other job than the base's subject whose pay a question asks about, if it does
+    /// (see `search::whose_pay`).
+    pub fn other_job_paid(&self, question: &str) -> Option<String> {
+        if !self.pointers.asks_pay(question) {
+            return None;
+        }
+        let mut analyzers = self.analyzers.clone();
+        super::whose_pay::other_job(question, |word| {
+            self.is_identity(&analyzers.stem_word(word))
+        })
+    }
+
     /// Index terms of `text` with byte ranges, for highlighting a passage.
     pub fn terms_in(&self, text: &str) -> Vec<(String, Range<usize>)> {
         self.analyzers.clone().index_terms(text)
