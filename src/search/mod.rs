@@ -634,6 +634,18 @@ mod tests {
             e.ask("entry lvl sal", 3).did_you_mean.as_deref(),
             Some("entry level salary")
         );
+        // Written as a name inside a sentence, a real word of any length is a name: "learn
+        // Senior" would be a slip, "learn Sentor" (no word) still a typo.
+        let real: lexical::RealWords = Arc::new(|w: &str| matches!(w, "sql2" | "senor"));
+        e.lexical = e.lexical.with_real_words(real);
+        let r = e.lexical.search("do I learn Senor for salary");
+        assert_eq!(r.unknown_names, ["Senor"], "{r:?}");
+        let r = e.lexical.search("do I learn Sentor for salary");
+        assert!(r.unknown_names.is_empty(), "{r:?}");
+        assert_eq!(
+            r.did_you_mean.as_deref(),
+            Some("do I learn senior for salary")
+        );
     }
 
     /// Hinglish function words are neither topics nor unknown words.

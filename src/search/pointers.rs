@@ -118,6 +118,22 @@ impl Pointers {
         out
     }
 
+    /// Whether `word` (lowercase) is a word of a salary band's level or alias ("senior",
+    /// "entry", "fresher"): a level, not a kind of job.
+    pub fn is_level_word(&self, word: &str) -> bool {
+        let word = singular(word);
+        self.band_names
+            .iter()
+            .flat_map(|(names, _)| names.iter().flatten())
+            .any(|w| *w == word)
+    }
+
+    /// Whether `word` (lowercase) is "salary" or one of the base's one-word names for it.
+    pub fn is_pay_word(&self, word: &str) -> bool {
+        let word = singular(word);
+        self.pay_words.iter().any(|pay| *pay == [word.as_str()])
+    }
+
     /// Whether `question` is about pay: it uses "salary" or one of the base's words for it.
     pub fn asks_pay(&self, question: &str) -> bool {
         let words = phrase(question);

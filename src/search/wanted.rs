@@ -89,7 +89,7 @@ regex_fn!(
     /// "percentage of". A "%" after the user's own number ("I got 75% in my masters", "a 20%
     /// hike offer") is background.
     asks_percentage,
-    r"(?i)\b(?:what(?:'s|’s|s)?|which|how much|how many|avg|average|typical|normal|usual)\s+(?:\w+\s+){0,3}?(?:%|percent(?:age)?\b)|\bpercentage of\b"
+    r"(?i)\b(?:what(?:'s|’s|s)?|which|how much|how many|avg|average|typical|normal|usual)\s+(?:[^\W\d]\w*\s+){0,3}?(?:%|percent(?:age)?\b)|\bpercentage of\b"
 );
 
 regex_fn!(states_percentage, r"(?i)%|\bpercent");
@@ -234,6 +234,7 @@ mod tests {
             ),
             ("avg hike % for engineers", Some(Wanted::Percentage)),
             ("I got a 20% hike offer, is that good?", None),
+            ("got a normal 30 percent hike, what will I earn?", None),
             ("when is the submission deadline", Some(Wanted::Date)),
             (
                 "How many hours a day should I study?",

@@ -6,19 +6,20 @@
 //! sentence-embedding model scores "data scientist salary in India" as close to "ML
 //! architect salary in India" as the base's own wording: only the job differs. The base's
 //! subject is read from the base, not written here: its identity words (in half the
-//! passages or more; "architect" in the shipped one). A question about pay that names a job
-//! (a word for one, below, with the word before it: "data scientist", "MLOps engineer") and
-//! none that is the base's subject is about someone else's pay. A question in which the
-//! asker says what they are ("I'm a data analyst, what would I earn?") is left alone: the
-//! job there is where they start, and the pay asked may be the subject's.
+//! passages or more; "ML" and "architect" in the shipped one). A question about pay in which
+//! a job word (below) stands right next to a pay word (the base's words for "salary") and
+//! none of the subject's words appear asks another job's pay. Anywhere else a job is most
+//! often the asker's own or someone else's they quote, and the pay asked may be the
+//! subject's; those questions are left alone.
 //!
 //! On the eight calibration sets (eleventh session) this refused four near-domain questions
 //! ("How much does a data analyst earn in India on average?", "what is the salary of an
-//! MLOps engineer in India?") and no question the base answers; none of their short pay
-//! questions names another job. English job words only.
+//! MLOps engineer in India?") and no question the base answers. A first version, with any
+//! job word anywhere, wrongly refused about half of a reviewer's 66 pay questions the base
+//! answers ("I have 4 years as a data engineer, what pay can I expect?"). English only.
 
 /// Words that name a job: what the question's job is called ("data *scientist*").
-const JOB_WORDS: &[&str] = &[
+pub const JOB_WORDS: &[&str] = &[
     "analyst",
     "scientist",
     "engineer",
@@ -34,39 +35,55 @@ const JOB_WORDS: &[&str] = &[
     "architect",
 ];
 
-/// What the asker says about themselves: their job is background, not the question.
-const ASKER_SAYS: &[&str] = &[
-    "i'm", "i’m", "im", "am", "i've", "i’ve", "ive", "been", "work",
-];
+/// Words between a pay word and the job it is of: "salary *of an* MLOps engineer".
+const OF_WORDS: &[&str] = &["of", "for", "a", "an", "the"];
 
-/// The other job a question about pay asks about ("data scientist"), given whether a word is
-/// one of the base's identity words; `None` when it names none, names the base's subject,
-/// or the asker describes themselves.
-pub fn other_job(question: &str, mut is_identity: impl FnMut(&str) -> bool) -> Option<String> {
+/// The other job a question about pay asks the pay of ("data scientist"): a job word right
+/// next to a pay word ("data scientist salary", "a data analyst earn", "salary of an MLOps
+/// engineer"), in a question with none of the base's identity words. `None` when it names
+/// none. `is_identity` and `is_pay` judge one lowercase word.
+///
+/// Narrow on purpose: a job anywhere else is most often the asker's ("I have 4 years as a
+/// data engineer, what pay can I expect?") or someone quoted ("my manager said seniors get
+/// 40 LPA"), and a question with the subject's words in it ("what would a data analyst earn
+/// as an ML architect") may ask the subject's pay.
+pub fn other_job(
+    question: &str,
+    mut is_identity: impl FnMut(&str) -> bool,
+    is_pay: impl Fn(&str) -> bool,
+) -> Option<String> {
     let lower = question.to_lowercase();
     let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
+        .map(|w| w.trim_end_matches("'s"))
         .collect();
-    if words.iter().any(|w| ASKER_SAYS.contains(w)) {
+    if words.iter().any(|w| is_identity(w)) {
         return None;
     }
-    let mut jobs = Vec::new();
-    for (i, word) in words.iter().enumerate() {
-        let singular = word.strip_suffix('s').unwrap_or(word);
-        if !JOB_WORDS.contains(&singular) {
-            continue;
+    let job_at = |i: usize| {
+        let word = words[i];
+        JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(word))
+    };
+    (0..words.len()).filter(|&i| job_at(i)).find_map(|i| {
+        let paid_after = words.get(i + 1).is_some_and(|w| is_pay(w));
+        // Back from the job over its qualifier and "of a": "salary of an MLOps engineer".
+        let mut j = i.checked_sub(1);
+        let mut qualifier = None;
+        if let Some(k) = j.filter(|&k| !OF_WORDS.contains(&words[k]) && !is_pay(words[k])) {
+            qualifier = Some(words[k]);
+            j = k.checked_sub(1);
         }
-        if is_identity(singular) {
-            return None;
+        while let Some(k) = j.filter(|&k| OF_WORDS.contains(&words[k])) {
+            j = k.checked_sub(1);
         }
-        let before = i.checked_sub(1).and_then(|j| words.get(j));
-        jobs.push(match before {
-            Some(qualifier) => format!("{qualifier} {singular}"),
-            None => singular.to_string(),
-        });
-    }
-    jobs.into_iter().next()
+        let paid_before = j.is_some_and(|k| k + 1 < i && is_pay(words[k]));
+        let job = words[i].strip_suffix('s').unwrap_or(words[i]);
+        (paid_after || paid_before).then(|| match qualifier {
+            Some(q) => format!("{q} {job}"),
+            None => job.to_string(),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -74,7 +91,11 @@ mod tests {
     use super::*;
 
     fn job(question: &str) -> Option<String> {
-        other_job(question, |w| w == "architect")
+        other_job(
+            question,
+            |w| matches!(w, "architect" | "architects" | "ml"),
+            |w| matches!(w, "salary" | "salaries" | "earn" | "pay" | "package"),
+        )
     }
 
     #[test]
@@ -84,21 +105,34 @@ mod tests {
             Some("data scientist")
         );
         assert_eq!(
-            job("how much do MLOps engineers earn").as_deref(),
+            job("how much does a data analyst earn").as_deref(),
+            Some("data analyst")
+        );
+        assert_eq!(
+            job("what is the salary of an MLOps engineer in India?").as_deref(),
             Some("mlops engineer")
+        );
+        assert_eq!(
+            job("what's a data scientist's salary?").as_deref(),
+            Some("data scientist")
         );
         assert_eq!(job("analyst pay?").as_deref(), Some("analyst"));
     }
 
     #[test]
-    fn the_bases_subject_or_the_askers_own_job_is_no_other_job() {
+    fn the_bases_subject_the_askers_job_or_a_quoted_one_is_no_other_job() {
         assert_eq!(job("ML architect salary in India"), None);
         assert_eq!(
             job("do ML architects earn more than data scientists?"),
             None
         );
         assert_eq!(
-            job("I'm a data analyst, what would I earn in 5 years?"),
+            job("I have 4 years as a data engineer, what pay can I expect?"),
+            None
+        );
+        assert_eq!(job("my manager said seniors get a 40 LPA package"), None);
+        assert_eq!(
+            job("as a fresher data analyst what package can I expect"),
             None
         );
         assert_eq!(job("entry level salary"), None);

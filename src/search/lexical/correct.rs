@@ -54,19 +54,25 @@ impl Lexical {
         self
     }
 
-    /// The known word an unknown one stands for: a typo's closest word, else (when
-    /// `may_abbreviate`) the word it abbreviates.
-    pub(super) fn correct(&self, word: &str, may_abbreviate: bool) -> Option<&VocabWord> {
+    /// The known word an unknown one stands for: a typo's closest word, else (when it is
+    /// not `written_as_name`) the word it abbreviates. A real word written as a name, inside
+    /// a sentence and capitalised ("learn Rust"), is a name of any length, not a slip ("rest").
+    pub(super) fn correct(&self, word: &str, written_as_name: bool) -> Option<&VocabWord> {
         if self.surface_known.contains(word) {
             return None;
         }
-        if word.chars().count() >= REAL_WORD_LETTERS
+        let real_bar = if written_as_name {
+            1
+        } else {
+            REAL_WORD_LETTERS
+        };
+        if word.chars().count() >= real_bar
             && self.real_words.as_ref().is_some_and(|known| known(word))
         {
             return None;
         }
         self.typo_fix(word)
-            .or_else(|| may_abbreviate.then(|| self.expansion(word)).flatten())
+            .or_else(|| (!written_as_name).then(|| self.expansion(word)).flatten())
     }
 
     /// The most frequent base word `word` abbreviates ("sal", "lvl", "certs"), if any.

@@ -12,6 +12,7 @@
 
 use std::ops::Range;
 
+use super::super::whose_pay::JOB_WORDS;
 use super::slots::Slot;
 use super::Lexical;
 
@@ -52,7 +53,15 @@ impl Lexical {
         if distinctive.is_empty() {
             return None;
         }
-        let names_a_kind = slots.iter().any(identity);
+        // "data architect" names a kind of the subject's job; "senior architect" a level of
+        // it, and "ML architecture" no job.
+        let word_of = |s: &Slot| side.get(s.span.clone()).unwrap_or_default().to_lowercase();
+        let names_a_kind = slots.iter().any(|s| {
+            let word = word_of(s);
+            identity(s) && JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(&word))
+        }) && distinctive
+            .iter()
+            .any(|s| !self.pointers.is_level_word(&word_of(s)));
         let mut found = SideMentions::default();
         for (index, (ord, text)) in passages.iter().enumerate() {
             let terms = analyzers.index_terms(text);

@@ -335,9 +335,11 @@ impl Lexical {
             return None;
         }
         let mut analyzers = self.analyzers.clone();
-        super::whose_pay::other_job(question, |word| {
-            self.is_identity(&analyzers.stem_word(word))
-        })
+        super::whose_pay::other_job(
+            question,
+            |word| self.is_identity(&analyzers.stem_word(word)),
+            |word| self.pointers.is_pay_word(word),
+        )
     }
 
     /// Index terms of `text` with byte ranges, for highlighting a passage.

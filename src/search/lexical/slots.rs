@@ -147,8 +147,9 @@ impl Lexical {
             // An unknown number ("8 years") is a quantity, not a topic: light weight.
             return Some(slot(Vec::new(), 1.0, None, false));
         }
-        // A name ("MIT") is not an abbreviation of a base word ("mitigation").
-        if let Some(fix) = self.correct(word, !name) {
+        // A name ("MIT") is not an abbreviation of a base word ("mitigation"), nor a real
+        // word written as one ("Rust") a typo.
+        if let Some(fix) = self.correct(word, name) {
             let weight = self.idf(&fix.stem);
             return Some(slot(
                 vec![(fix.stem.clone(), 1.0)],
