@@ -11,9 +11,11 @@
 //! - none of the passages an answer shows (the best three) mentions one side, in the words
 //!   the base uses for it (synonyms and typo fixes included, every distinctive word of the
 //!   side, at most two: "cloud solutions" is not mentioned by a passage that says "cloud"
-//!   only). A side that is a kind of the base's subject ("data architect") is mentioned only
-//!   by the phrase: "data" and "architect" are in many passages apart. A level is no kind
-//!   ("senior architect" is the base's senior band). Each side may be in a different
+//!   only). A side that names a kind of job ("data architect", "data scientist") is
+//!   mentioned only by the phrase: "data" and "architect" are in many passages apart. A
+//!   level is no kind ("senior architect" is the base's senior band). A side with a real
+//!   word the base never uses ("data analyst", "cloud engineer" when it never says "cloud
+//!   engineer") is mentioned nowhere. Each side may be in a different
 //!   passage: "fresher vs senior pay" is answered by one salary band each.
 //! - or the passages shown name both sides only ever as items of lists ("Apache Airflow,
 //!   Prefect and Dagster"), never in a sentence of their own. The base knows both tools and

@@ -601,6 +601,18 @@ mod tests {
             None,
             "no word for it"
         );
+        // A real word the base never uses makes a side no passage mentions; a fragment the
+        // model has no word for ("qzx") is left out of it.
+        let mut e = e;
+        e.lexical = e
+            .lexical
+            .with_real_words(Arc::new(|w: &str| w == "operator"));
+        let found = e
+            .lexical
+            .mentions("kubernetes operator", &[(kubernetes, text)]);
+        assert_eq!(found.map(|f| f.any()), Some(false));
+        let found = e.lexical.mentions("kubernetes qzx", &[(kubernetes, text)]);
+        assert_eq!(found.map(|f| f.any()), Some(true));
     }
 
     /// A typo keeps its first letter: "balary" is not "salary" (as "calories" is not "salaries");

@@ -43,25 +43,33 @@ impl Lexical {
     /// the passages ("ML architect"), so there is nothing to look for.
     pub fn mentions(&self, side: &str, passages: &[(usize, &str)]) -> Option<SideMentions> {
         let mut analyzers = self.analyzers.clone();
-        let slots: Vec<Slot> = self
+        let (slots, unknown): (Vec<Slot>, Vec<Slot>) = self
             .slots(&mut analyzers, side)
             .into_iter()
-            .filter(|s| !s.alternatives.is_empty())
-            .collect();
+            .partition(|s| !s.alternatives.is_empty());
         let identity = |s: &Slot| s.alternatives.iter().all(|(t, _)| self.is_identity(t));
         let distinctive: Vec<&Slot> = slots.iter().filter(|s| !identity(s)).collect();
         if distinctive.is_empty() {
             return None;
         }
-        // "data architect" names a kind of the subject's job; "senior architect" a level of
-        // it, and "ML architecture" no job.
         let word_of = |s: &Slot| side.get(s.span.clone()).unwrap_or_default().to_lowercase();
-        let names_a_kind = slots.iter().any(|s| {
+        // A real word the base never uses ("data analyst"): no passage mentions the side,
+        // whatever its other words. Not a fragment or slang the model has no word for ("ml
+        // engg"), and without a model no word is known to be real.
+        let real = |word: &str| self.real_words.as_ref().is_some_and(|known| known(word));
+        if unknown.iter().any(|s| real(&word_of(s))) {
+            return Some(SideMentions::default());
+        }
+        // "data scientist", "data architect" name a kind of job, mentioned only by the
+        // phrase; "senior architect" is a level of the subject's, "ML architecture" no job.
+        let is_job = |s: &Slot| {
             let word = word_of(s);
-            identity(s) && JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(&word))
-        }) && distinctive
-            .iter()
-            .any(|s| !self.pointers.is_level_word(&word_of(s)));
+            JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(&word))
+        };
+        let names_a_kind = slots.iter().any(is_job)
+            && distinctive
+                .iter()
+                .any(|s| !is_job(s) && !self.pointers.is_level_word(&word_of(s)));
         let mut found = SideMentions::default();
         for (index, (ord, text)) in passages.iter().enumerate() {
             let terms = analyzers.index_terms(text);
