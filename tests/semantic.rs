@@ -54,11 +54,12 @@ fn independent_calibration_sets_meet_the_bar() {
             "tests/eval/independent-dev-6.jsonl",
             "tests/eval/independent-dev-7.jsonl",
             "tests/eval/independent-dev-8.jsonl",
+            "tests/eval/independent-dev-9.jsonl",
         ],
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (eleventh session, with `-dev-8`): 637 and 697 of 730.
+    // When last calibrated (eleventh session, with `-dev-8` and `-dev-9`): 701 and 763 of 799.
     assert!(report.top1() >= 0.85, "{summary}");
     assert!(report.recall3() >= 0.94, "{summary}");
     let offtopic: Vec<_> = report
@@ -67,7 +68,7 @@ fn independent_calibration_sets_meet_the_bar() {
         .filter(|c| c.kind == "offtopic")
         .collect();
     let answered: Vec<_> = offtopic.iter().filter(|c| !c.top1).collect();
-    // One of 87 is answered: "how many calories in 2 samosas bhai" (the seventh set, read
+    // One of 97 is answered: "how many calories in 2 samosas bhai" (the seventh set, read
     // after the tenth session's changes; similarity 0.282 to a salary band, just over
     // `fuse::STRANGE_SIMILARITY`). "How many calories are in a plate of chicken biryani?"
     // was answered until the tenth session, when typo correction stopped changing a word's
@@ -75,11 +76,11 @@ fn independent_calibration_sets_meet_the_bar() {
     // city's name alone, until `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road
     // bike under $1000" until `fuse::WORDLESS_SIMILARITY`.
     assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 276 of 334 since the
+    // With the questions the base does not answer in its domain: 316 of 384 since the
     // eleventh session (233 of 284 on the first seven sets, 217 in the tenth session, 183
     // of 244 on the first six, 156 of 204 on the first five, 146 before `search::wanted`
     // and the higher bar).
-    assert!(report.refused() >= 270, "{summary}");
+    assert!(report.refused() >= 310, "{summary}");
 }
 
 #[test]
