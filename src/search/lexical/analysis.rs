@@ -75,6 +75,24 @@ pub(super) const FILLERS: &[&str] = &[
     "question",
     "questions",
     "advance",
+    // The asker themselves, and hedges on a figure ("a name for myself", "approx").
+    "myself",
+    "yourself",
+    "ourselves",
+    "themselves",
+    "approx",
+    "approximately",
+    // Words that judge what is asked rather than name it ("kaunsa better hai", "which is
+    // more important"): a question asking which of two things is better asks about the
+    // two things.
+    "better",
+    "best",
+    "good",
+    "important",
+    "useful",
+    "valuable",
+    "right",
+    "wrong",
 ];
 
 /// The passage fields the index searches, plus the fast field mapping hits back to passages.

@@ -55,14 +55,26 @@ pub(super) fn describes_the_asker(question: &str, at: usize) -> bool {
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .filter(|w| !w.is_empty())
         .rev();
+    let says = |word: &str| {
+        matches!(
+            word,
+            "i'm" | "i’m" | "im" | "am" | "as" | "was" | "been" | "from"
+        )
+    };
+    let article = |word: &str| matches!(word, "a" | "an");
     let mut previous = words.next().unwrap_or_default();
-    if matches!(previous, "a" | "an") {
+    // One word of what they are may come between the article and it: "I'm a data
+    // analyst", not "I'm attending interviews".
+    if !article(previous) && !says(previous) {
+        previous = words.next().unwrap_or_default();
+        if !article(previous) {
+            return false;
+        }
+    }
+    if article(previous) {
         previous = words.next().unwrap_or_default();
     }
-    matches!(
-        previous,
-        "i'm" | "i’m" | "im" | "am" | "as" | "was" | "been" | "from"
-    )
+    says(previous)
 }
 
 #[cfg(test)]
@@ -87,6 +99,12 @@ mod tests {
         assert!(!introduces_the_asker("how does Google hire", 9));
         assert!(describes_the_asker("I'm a nurse, can I switch?", 6));
         assert!(describes_the_asker("as an accountant, can I switch?", 6));
+        assert!(describes_the_asker(
+            "I'm a data analyst, what would I earn?",
+            11
+        ));
+        assert!(!describes_the_asker("I'm preparing for an interview", 21));
+        assert!(!describes_the_asker("I'm attending interviews", 14));
         assert!(!describes_the_asker("what interview questions", 5));
         let shouting = "HOW MUCH DO THEY PAY IN THE US";
         assert!(
