@@ -96,7 +96,10 @@ regex_fn!(
     r"(?i)\b(?:difference|differences|diff)\s+(?:b/w|btw|btwn|between)\s+(.+?)\s+(?:and|&|n)\s+(.+)"
 );
 
-regex_fn!(choice, r"(?i)\b(?:which|better|best|pick|choose|prefer)\b");
+regex_fn!(
+    choice,
+    r"(?i)\b(?:which|better|best|pick|choose|prefer|kaunsa|konsa|kaun\s+sa|kon\s+sa)\b"
+);
 
 // "ya" is Hinglish for "or" ("TensorFlow ya PyTorch, kaunsa better"); a comparison only with
 // a word that asks to choose, like "or".
@@ -243,6 +246,10 @@ fn side(text: &str, direction: Direction) -> String {
             break;
         }
         words.push(word);
+        // "Weights & Biases" is one name: the "&" does not count as a word of it.
+        if word == "&" {
+            continue;
+        }
         // Read backward, an opening bracket or quote starts the side: "(data scientist vs".
         let opens =
             matches!(direction, Direction::Backward) && token.starts_with(['(', '"', '\'', '[']);
@@ -331,7 +338,7 @@ mod tests {
         );
         assert_eq!(
             sides("Is MLflow better than Weights & Biases for tracking?"),
-            pair("MLflow", "Weights &")
+            pair("MLflow", "Weights & Biases")
         );
         assert_eq!(
             sides("TensorFlow ya PyTorch, kaunsa better hai?"),
@@ -394,15 +401,18 @@ mod tests {
         let c2 = Comparison::of_question("kubeflow or airflow, which is better?").expect("pair");
         let kubeflow = mentions(&[(0, 44..52)], false);
         let airflow_there = mentions(&[(0, 15..22)], false);
+        assert_eq!(&lists[15..22], "Airflow");
         assert_eq!(
             c2.unanswered([Some(&kubeflow), Some(&airflow_there)], &[lists]),
             Some(Unanswered::OnlyListed)
         );
         // Each in a list of its own passage: named, not compared.
         let kubeflow_elsewhere = mentions(&[(1, 44..52)], false);
+        let airflow_listed = mentions(&[(0, 7..14)], false);
+        assert_eq!(&listing[7..14], "Airflow");
         assert_eq!(
             c2.unanswered(
-                [Some(&kubeflow_elsewhere), Some(&airflow_there)],
+                [Some(&kubeflow_elsewhere), Some(&airflow_listed)],
                 &[listing, lists]
             ),
             Some(Unanswered::OnlyListed)

@@ -33,6 +33,11 @@ pub struct Pointers {
     /// plain singular words ([`plain_words`]).
     pay_words: Vec<Vec<String>>,
 
+    /// The jobs whose pay the salary table gives: the job words of its title ("Machine
+    /// Learning Architect salaries in India": "architect"), as plain singular words. Empty
+    /// when the base has no salary bands.
+    paid_jobs: Vec<String>,
+
     /// Each band's level and aliases as plain singular words, with the band's passage (the
     /// same order as `bands`).
     band_names: Vec<(Vec<Vec<String>>, Option<usize>)>,
@@ -86,6 +91,14 @@ impl Pointers {
                 })
                 .collect(),
             numbered,
+            paid_jobs: if kb.salary.bands.is_empty() {
+                Vec::new()
+            } else {
+                phrase(&kb.salary.title)
+                    .into_iter()
+                    .filter(|w| crate::search::lexical::is_job_word(w))
+                    .collect()
+            },
             pay_words: pay_words(kb),
             band_names: kb
                 .salary
@@ -118,14 +131,9 @@ impl Pointers {
         out
     }
 
-    /// Whether `word` (lowercase) is a word of a salary band's level or alias ("senior",
-    /// "entry", "fresher"): a level, not a kind of job.
-    pub fn is_level_word(&self, word: &str) -> bool {
-        let word = singular(word);
-        self.band_names
-            .iter()
-            .flat_map(|(names, _)| names.iter().flatten())
-            .any(|w| *w == word)
+    /// The jobs the salary table gives pay for (see `paid_jobs`); empty without bands.
+    pub fn paid_jobs(&self) -> &[String] {
+        &self.paid_jobs
     }
 
     /// Whether `word` (lowercase) is "salary" or one of the base's one-word names for it.

@@ -5,10 +5,12 @@
 //! Why: both retrievals find the base's salary bands for any question about pay, and a
 //! sentence-embedding model scores "data scientist salary in India" as close to "ML
 //! architect salary in India" as the base's own wording: only the job differs. The base's
-//! subject is read from the base, not written here: its identity words (in half the
-//! passages or more; "ML" and "architect" in the shipped one). A question about pay in which
-//! a job word (below) stands right next to a pay word (the base's words for "salary") and
-//! none of the subject's words appear asks another job's pay. Anywhere else a job is most
+//! subject is read from the base, not written here: the job its salary table is titled for
+//! ("Machine Learning Architect salaries": "architect"; no salary bands, no rule), and its
+//! identity words (in half the passages or more; "ML" and "architect" in the shipped one).
+//! A question about pay in which a job word (`lexical::is_job_word`) stands right next to a
+//! pay word (the base's words for "salary"), in one clause, and none of the subject's words
+//! appear, asks another job's pay. Anywhere else a job is most
 //! often the asker's own or someone else's they quote, and the pay asked may be the
 //! subject's; those questions are left alone.
 //!
@@ -18,30 +20,21 @@
 //! job word anywhere, wrongly refused about half of a reviewer's 66 pay questions the base
 //! answers ("I have 4 years as a data engineer, what pay can I expect?"). English only.
 
-/// Words that name a job: what the question's job is called ("data *scientist*").
-pub const JOB_WORDS: &[&str] = &[
-    "analyst",
-    "scientist",
-    "engineer",
-    "developer",
-    "programmer",
-    "intern",
-    "manager",
-    "designer",
-    "tester",
-    "consultant",
-    "researcher",
-    "administrator",
-    "architect",
-];
+use super::lexical::is_job_word;
 
 /// Words between a pay word and the job it is of: "salary *of an* MLOps engineer".
 const OF_WORDS: &[&str] = &["of", "for", "a", "an", "the"];
 
+/// Words before a job that make it the asker's ("as engineer", "i'm engineer") or someone's
+/// they speak of ("my manager"), not the job whose pay is asked.
+const NOT_QUALIFIERS: &[&str] = &[
+    "as", "i'm", "im", "am", "was", "been", "my", "our", "your", "his", "her", "their",
+];
+
 /// The other job a question about pay asks the pay of ("data scientist"): a job word right
 /// next to a pay word ("data scientist salary", "a data analyst earn", "salary of an MLOps
-/// engineer"), in a question with none of the base's identity words. `None` when it names
-/// none. `is_identity` and `is_pay` judge one lowercase word.
+/// engineer"), in a question with no word of the base's subject. `None` when it names none.
+/// `is_subject` and `is_pay` judge one lowercase word.
 ///
 /// Narrow on purpose: a job anywhere else is most often the asker's ("I have 4 years as a
 /// data engineer, what pay can I expect?") or someone quoted ("my manager said seniors get
@@ -49,41 +42,56 @@ const OF_WORDS: &[&str] = &["of", "for", "a", "an", "the"];
 /// as an ML architect") may ask the subject's pay.
 pub fn other_job(
     question: &str,
-    mut is_identity: impl FnMut(&str) -> bool,
+    mut is_subject: impl FnMut(&str) -> bool,
     is_pay: impl Fn(&str) -> bool,
 ) -> Option<String> {
-    let lower = question.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .filter(|w| !w.is_empty())
-        .map(|w| w.trim_end_matches("'s"))
-        .collect();
-    if words.iter().any(|w| is_identity(w)) {
+    let lower = question.to_lowercase().replace('’', "'");
+    let words = |clause: &str| -> Vec<String> {
+        clause
+            .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .filter(|w| !w.is_empty())
+            .map(|w| w.trim_end_matches("'s").to_string())
+            .collect()
+    };
+    if words(&lower).iter().any(|w| is_subject(w)) {
         return None;
     }
-    let job_at = |i: usize| {
-        let word = words[i];
-        JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(word))
-    };
-    (0..words.len()).filter(|&i| job_at(i)).find_map(|i| {
-        let paid_after = words.get(i + 1).is_some_and(|w| is_pay(w));
-        // Back from the job over its qualifier and "of a": "salary of an MLOps engineer".
-        let mut j = i.checked_sub(1);
-        let mut qualifier = None;
-        if let Some(k) = j.filter(|&k| !OF_WORDS.contains(&words[k]) && !is_pay(words[k])) {
-            qualifier = Some(words[k]);
-            j = k.checked_sub(1);
-        }
-        while let Some(k) = j.filter(|&k| OF_WORDS.contains(&words[k])) {
-            j = k.checked_sub(1);
-        }
-        let paid_before = j.is_some_and(|k| k + 1 < i && is_pay(words[k]));
-        let job = words[i].strip_suffix('s').unwrap_or(words[i]);
-        (paid_after || paid_before).then(|| match qualifier {
-            Some(q) => format!("{q} {job}"),
-            None => job.to_string(),
+    // Within one clause: "I'm a data engineer, salary after switching?" names the asker's
+    // job, then asks.
+    lower
+        .split(['.', ',', ';', ':', '?', '!', '(', ')'])
+        .find_map(|clause| job_paid_in(&words(clause), &is_pay))
+}
+
+/// The job a clause's `words` ask the pay of, by a job word next to a pay word.
+fn job_paid_in(words: &[String], is_pay: &impl Fn(&str) -> bool) -> Option<String> {
+    (0..words.len())
+        .filter(|&i| is_job_word(&words[i]))
+        .find_map(|i| {
+            let paid_after = words.get(i + 1).is_some_and(|w| is_pay(w));
+            // Back from the job over its qualifier and "of a": "salary of an MLOps engineer".
+            let mut j = i.checked_sub(1);
+            let mut qualifier = None;
+            if let Some(k) =
+                j.filter(|&k| !OF_WORDS.contains(&words[k].as_str()) && !is_pay(&words[k]))
+            {
+                // "as engineer", "my manager": the asker's job, or someone they quote.
+                if NOT_QUALIFIERS.contains(&words[k].as_str()) {
+                    return None;
+                }
+                qualifier = Some(words[k].as_str());
+                j = k.checked_sub(1);
+            }
+            while let Some(k) = j.filter(|&k| OF_WORDS.contains(&words[k].as_str())) {
+                j = k.checked_sub(1);
+            }
+            let paid_before = j.is_some_and(|k| k + 1 < i && is_pay(&words[k]));
+            let job = words[i].strip_suffix('s').unwrap_or(&words[i]);
+            (paid_after || paid_before).then(|| match qualifier {
+                Some(q) => format!("{q} {job}"),
+                None => job.to_string(),
+            })
         })
-    })
 }
 
 #[cfg(test)]
@@ -136,5 +144,11 @@ mod tests {
             None
         );
         assert_eq!(job("entry level salary"), None);
+        assert_eq!(job("I'm a data engineer, salary after switching?"), None);
+        assert_eq!(job("how much do I earn as engineer"), None);
+        assert_eq!(
+            job("what’s a data scientist’s salary?").as_deref(),
+            Some("data scientist")
+        );
     }
 }

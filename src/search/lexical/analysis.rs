@@ -32,7 +32,8 @@ const STOPWORDS: &[&str] = &[
 ];
 
 /// Words of chat that say nothing about what is asked: greetings, forms of address, hedges
-/// ("hey guys", "okay so", "honestly"). Searched like any word, but never taken for the topic
+/// ("hey guys", "okay so", "honestly"), the asker themselves, and words that judge rather
+/// than name ("better", "important"). Searched like any word, but never taken for the topic
 /// of a question the base does not cover ([`LexicalResult::unknown_words`]).
 pub(super) const FILLERS: &[&str] = &[
     "guys",

@@ -12,9 +12,51 @@
 
 use std::ops::Range;
 
-use super::super::whose_pay::JOB_WORDS;
 use super::slots::Slot;
 use super::Lexical;
+
+/// Words that name a job: what a job is called ("data *scientist*", "ML *architect*"). Used
+/// to tell a kind of job from a thing ("data scientist" from "data pipelines") and, by
+/// `search::whose_pay`, whose pay a question asks. English tech jobs only.
+const JOB_WORDS: &[&str] = &[
+    "analyst",
+    "scientist",
+    "engineer",
+    "developer",
+    "programmer",
+    "intern",
+    "manager",
+    "designer",
+    "tester",
+    "consultant",
+    "researcher",
+    "administrator",
+    "architect",
+];
+
+/// Words that say how senior someone is, not what they do: "senior architect" is a level
+/// of the subject's job, not another kind of architect.
+const LEVEL_WORDS: &[&str] = &[
+    "senior",
+    "junior",
+    "lead",
+    "principal",
+    "staff",
+    "entry",
+    "mid",
+    "associate",
+    "fresher",
+    "experienced",
+    "beginner",
+    "chief",
+    "head",
+];
+
+/// Whether `word` (lowercase, singular or plural) names a job.
+pub fn is_job_word(word: &str) -> bool {
+    let singular = word.strip_suffix('s').unwrap_or(word);
+    JOB_WORDS.contains(&singular)
+}
 
 /// How the passages given to [`Lexical::mentions`] mention one side of a comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -56,26 +98,26 @@ impl Lexical {
         // A real word the base never uses ("data analyst"): no passage mentions the side,
         // whatever its other words. Not a fragment or slang the model has no word for ("ml
         // engg"), and without a model no word is known to be real.
-        let real = |word: &str| self.real_words.as_ref().is_some_and(|known| known(word));
+        let real = |word: &str| {
+            word.chars().all(char::is_alphabetic)
+                && self.real_words.as_ref().is_some_and(|known| known(word))
+        };
         if unknown.iter().any(|s| real(&word_of(s))) {
             return Some(SideMentions::default());
         }
         // "data scientist", "data architect" name a kind of job, mentioned only by the
         // phrase; "senior architect" is a level of the subject's, "ML architecture" no job.
-        let is_job = |s: &Slot| {
-            let word = word_of(s);
-            JOB_WORDS.contains(&word.strip_suffix('s').unwrap_or(&word))
-        };
+        let is_job = |s: &Slot| is_job_word(&word_of(s));
         let names_a_kind = slots.iter().any(is_job)
             && distinctive
                 .iter()
-                .any(|s| !is_job(s) && !self.pointers.is_level_word(&word_of(s)));
+                .any(|s| !is_job(s) && !LEVEL_WORDS.contains(&word_of(s).as_str()));
         let mut found = SideMentions::default();
         for (index, (ord, text)) in passages.iter().enumerate() {
             let terms = analyzers.index_terms(text);
             let before = found.at.len();
             for start in 0..terms.len() {
-                if let Some(end) = phrase_end(&terms, start, &slots) {
+                if let Some(end) = phrase_end(text, &terms, start, &slots) {
                     found
                         .at
                         .push((index, terms[start].1.start..terms[end - 1].1.end));
@@ -94,13 +136,27 @@ impl Lexical {
 }
 
 /// The end (exclusive) of the side's words (`slots`) standing together from term `start`
-/// on, if they do. A synonym may stand for several words of the passage ("ml" for "machine
-/// learning").
-fn phrase_end(terms: &[(String, Range<usize>)], start: usize, slots: &[Slot]) -> Option<usize> {
+/// on, if they do: next to each other in `text`, with nothing but spaces or a hyphen
+/// (or "&") between them ("data or a scientist", "data. The architect" are not a phrase). A synonym
+/// may stand for several words of the passage ("ml" for "machine learning").
+fn phrase_end(
+    text: &str,
+    terms: &[(String, Range<usize>)],
+    start: usize,
+    slots: &[Slot],
+) -> Option<usize> {
     let has = |slot: &Slot, j: usize| {
-        terms
-            .get(j)
-            .is_some_and(|(term, _)| slot.alternatives.iter().any(|(t, _)| t == term))
+        let adjacent = j == start
+            || text
+                .get(terms[j - 1].1.end..terms.get(j).map_or(0, |t| t.1.start))
+                .is_some_and(|gap| {
+                    gap.chars()
+                        .all(|c| c.is_whitespace() || c == '-' || c == '&')
+                });
+        adjacent
+            && terms
+                .get(j)
+                .is_some_and(|(term, _)| slot.alternatives.iter().any(|(t, _)| t == term))
     };
     let mut j = start;
     for (k, slot) in slots.iter().enumerate() {

@@ -44,7 +44,7 @@ pub use analysis::Fields;
 use analysis::{is_stopword, Analyzers, FILLERS};
 pub use correct::RealWords;
 use correct::VocabWord;
-pub use mention::SideMentions;
+pub use mention::{is_job_word, SideMentions};
 use names::{describes_the_asker, introduces_the_asker};
 use slots::Slot;
 
@@ -328,16 +328,21 @@ impl Lexical {
         (dropped && asks).then(|| kept.join(" "))
     }
 
-    /// The other job than the base's subject whose pay a question asks about, if it does
-    /// (see `search::whose_pay`).
+    /// The other job than the one the base's salary table is for whose pay a question asks
+    /// about, if it does (see `search::whose_pay`).
     pub fn other_job_paid(&self, question: &str) -> Option<String> {
-        if !self.pointers.asks_pay(question) {
+        let paid = self.pointers.paid_jobs();
+        if paid.is_empty() || !self.pointers.asks_pay(question) {
             return None;
         }
         let mut analyzers = self.analyzers.clone();
         super::whose_pay::other_job(
             question,
-            |word| self.is_identity(&analyzers.stem_word(word)),
+            |word| {
+                paid.iter()
+                    .any(|job| job == word.strip_suffix('s').unwrap_or(word))
+                    || self.is_identity(&analyzers.stem_word(word))
+            },
             |word| self.pointers.is_pay_word(word),
         )
     }

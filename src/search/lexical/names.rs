@@ -65,16 +65,19 @@ pub(super) fn describes_the_asker(question: &str, at: usize) -> bool {
     let mut previous = words.next().unwrap_or_default();
     // One word of what they are may come between the article and it: "I'm a data
     // analyst", not "I'm attending interviews".
+    let mut qualified = false;
     if !article(previous) && !says(previous) {
         previous = words.next().unwrap_or_default();
         if !article(previous) {
             return false;
         }
+        qualified = true;
     }
     if article(previous) {
         previous = words.next().unwrap_or_default();
     }
-    says(previous)
+    // "a call from a Google recruiter" speaks of someone else.
+    says(previous) && !(qualified && previous == "from")
 }
 
 #[cfg(test)]
@@ -105,6 +108,8 @@ mod tests {
         ));
         assert!(!describes_the_asker("I'm preparing for an interview", 21));
         assert!(!describes_the_asker("I'm attending interviews", 14));
+        assert!(!describes_the_asker("a call from a Google recruiter", 21));
+        assert!(describes_the_asker("I've been a data analyst", 17));
         assert!(!describes_the_asker("what interview questions", 5));
         let shouting = "HOW MUCH DO THEY PAY IN THE US";
         assert!(
