@@ -334,20 +334,20 @@ impl Engine {
         // Read with typos fixed: "wat is the differnce between ...".
         let comparison = compare::Comparison::of_question(corrected)?;
         let title = &self.kb.passages.get(*shown.first()?)?.title;
-        let texts: Vec<String> = shown
+        let passages: Vec<lexical::PassageText> = shown
             .iter()
-            .filter_map(|&ord| self.kb.passages.get(ord))
-            .map(|p| format!("{}.\n{}", p.title, p.text))
-            .collect();
-        let passages: Vec<(usize, &str)> = shown
-            .iter()
-            .copied()
-            .zip(texts.iter().map(String::as_str))
+            .filter_map(|&ord| {
+                let p = self.kb.passages.get(ord)?;
+                Some(
+                    self.lexical
+                        .passage_text(ord, format!("{}.\n{}", p.title, p.text)),
+                )
+            })
             .collect();
         let [first, second] = comparison
             .sides()
             .map(|side| self.lexical.mentions(side, &passages));
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
         let why = match comparison.unanswered([first.as_ref(), second.as_ref()], &texts)? {
             compare::Unanswered::Missing(side) => {
                 format!("none of the best passages (\"{title}\" first) mentions {side}")

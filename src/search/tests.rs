@@ -132,29 +132,36 @@ fn a_side_is_mentioned_where_its_words_stand_together() {
     let text = "Kubernetes.\nContainers with Docker and Kubernetes.";
     let found = e
         .lexical
-        .mentions("k8s", &[(kubernetes, text)])
+        .mentions("k8s", &[e.lexical.passage_text(kubernetes, text.into())])
         .expect("a base word");
     let spans: Vec<&str> = found.at.iter().map(|(_, r)| &text[r.clone()]).collect();
     assert_eq!(spans, ["Kubernetes", "Kubernetes"]);
     let math = "Mathematics.\nLinear algebra and eigen decomposition.";
     let found = e
         .lexical
-        .mentions("linear algebra", &[(mathematics, math)])
+        .mentions(
+            "linear algebra",
+            &[e.lexical.passage_text(mathematics, math.into())],
+        )
         .expect("words");
     assert_eq!(found.at.len(), 1);
     assert!(!found.loosely);
     let found = e
         .lexical
-        .mentions("eigen algebra", &[(mathematics, math)])
+        .mentions(
+            "eigen algebra",
+            &[e.lexical.passage_text(mathematics, math.into())],
+        )
         .expect("words");
     assert!(found.at.is_empty() && found.loosely && found.any());
     let found = e
         .lexical
-        .mentions("sql", &[(kubernetes, text)])
+        .mentions("sql", &[e.lexical.passage_text(kubernetes, text.into())])
         .expect("a base word");
     assert!(!found.any());
     assert_eq!(
-        e.lexical.mentions("nomad", &[(kubernetes, text)]),
+        e.lexical
+            .mentions("nomad", &[e.lexical.passage_text(kubernetes, text.into())]),
         None,
         "no word for it"
     );
@@ -164,11 +171,15 @@ fn a_side_is_mentioned_where_its_words_stand_together() {
     e.lexical = e
         .lexical
         .with_real_words(Arc::new(|w: &str| w == "operator"));
-    let found = e
-        .lexical
-        .mentions("kubernetes operator", &[(kubernetes, text)]);
+    let found = e.lexical.mentions(
+        "kubernetes operator",
+        &[e.lexical.passage_text(kubernetes, text.into())],
+    );
     assert_eq!(found.map(|f| f.any()), Some(false));
-    let found = e.lexical.mentions("kubernetes qzx", &[(kubernetes, text)]);
+    let found = e.lexical.mentions(
+        "kubernetes qzx",
+        &[e.lexical.passage_text(kubernetes, text.into())],
+    );
     assert_eq!(found.map(|f| f.any()), Some(true));
 }
 

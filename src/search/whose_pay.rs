@@ -46,47 +46,46 @@ pub fn other_job(
     is_pay: impl Fn(&str) -> bool,
 ) -> Option<String> {
     let lower = question.to_lowercase().replace('’', "'");
-    let words = |clause: &str| -> Vec<String> {
-        clause
-            .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-            .filter(|w| !w.is_empty())
-            .map(|w| w.trim_end_matches("'s").to_string())
-            .collect()
-    };
-    if words(&lower).iter().any(|w| is_subject(w)) {
+    // One clause at a time: "I'm a data engineer, salary after switching?" names the
+    // asker's job, then asks.
+    let clauses: Vec<Vec<&str>> = lower
+        .split(['.', ',', ';', ':', '?', '!', '(', ')'])
+        .map(|clause| {
+            clause
+                .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+                .filter(|w| !w.is_empty())
+                .map(|w| w.trim_end_matches("'s"))
+                .collect()
+        })
+        .collect();
+    if clauses.iter().flatten().any(|w| is_subject(w)) {
         return None;
     }
-    // Within one clause: "I'm a data engineer, salary after switching?" names the asker's
-    // job, then asks.
-    lower
-        .split(['.', ',', ';', ':', '?', '!', '(', ')'])
-        .find_map(|clause| job_paid_in(&words(clause), &is_pay))
+    clauses.iter().find_map(|words| job_paid_in(words, &is_pay))
 }
 
 /// The job a clause's `words` ask the pay of, by a job word next to a pay word.
-fn job_paid_in(words: &[String], is_pay: &impl Fn(&str) -> bool) -> Option<String> {
+fn job_paid_in(words: &[&str], is_pay: &impl Fn(&str) -> bool) -> Option<String> {
     (0..words.len())
-        .filter(|&i| is_job_word(&words[i]))
+        .filter(|&i| is_job_word(words[i]))
         .find_map(|i| {
             let paid_after = words.get(i + 1).is_some_and(|w| is_pay(w));
             // Back from the job over its qualifier and "of a": "salary of an MLOps engineer".
             let mut j = i.checked_sub(1);
             let mut qualifier = None;
-            if let Some(k) =
-                j.filter(|&k| !OF_WORDS.contains(&words[k].as_str()) && !is_pay(&words[k]))
-            {
+            if let Some(k) = j.filter(|&k| !OF_WORDS.contains(&words[k]) && !is_pay(words[k])) {
                 // "as engineer", "my manager": the asker's job, or someone they quote.
-                if NOT_QUALIFIERS.contains(&words[k].as_str()) {
+                if NOT_QUALIFIERS.contains(&words[k]) {
                     return None;
                 }
-                qualifier = Some(words[k].as_str());
+                qualifier = Some(words[k]);
                 j = k.checked_sub(1);
             }
-            while let Some(k) = j.filter(|&k| OF_WORDS.contains(&words[k].as_str())) {
+            while let Some(k) = j.filter(|&k| OF_WORDS.contains(&words[k])) {
                 j = k.checked_sub(1);
             }
-            let paid_before = j.is_some_and(|k| k + 1 < i && is_pay(&words[k]));
-            let job = words[i].strip_suffix('s').unwrap_or(&words[i]);
+            let paid_before = j.is_some_and(|k| k + 1 < i && is_pay(words[k]));
+            let job = words[i].strip_suffix('s').unwrap_or(words[i]);
             (paid_after || paid_before).then(|| match qualifier {
                 Some(q) => format!("{q} {job}"),
                 None => job.to_string(),

@@ -54,6 +54,11 @@ impl Lexical {
         self
     }
 
+    /// Whether `word` is a real word (in the model's vocabulary); never without a model.
+    pub(super) fn is_real_word(&self, word: &str) -> bool {
+        self.real_words.as_ref().is_some_and(|known| known(word))
+    }
+
     /// The known word an unknown one stands for: a typo's closest word, else (when it is
     /// not `written_as_name`) the word it abbreviates. A real word written as a name, inside
     /// a sentence and capitalised ("learn Rust"), is a name of any length, not a slip ("rest").
@@ -66,9 +71,7 @@ impl Lexical {
         } else {
             REAL_WORD_LETTERS
         };
-        if word.chars().count() >= real_bar
-            && self.real_words.as_ref().is_some_and(|known| known(word))
-        {
+        if word.chars().count() >= real_bar && self.is_real_word(word) {
             return None;
         }
         self.typo_fix(word)

@@ -78,12 +78,28 @@ impl SideMentions {
     }
 }
 
+/// A passage's text to look for sides in (title included), analysed once for both sides.
+#[derive(Debug, Clone)]
+pub struct PassageText {
+    /// The passage's ord, for its indexed words.
+    pub ord: usize,
+    pub text: String,
+    /// Index terms of `text` with their byte ranges.
+    terms: Vec<(String, Range<usize>)>,
+}
+
 impl Lexical {
-    /// Where `passages` (ord and text to look in, title included) mention `side`: its known
-    /// words in order next to each other, by the base's terms for them (synonyms and typo
-    /// fixes too). `None` when the side has no word the base uses besides the words in half
-    /// the passages ("ML architect"), so there is nothing to look for.
-    pub fn mentions(&self, side: &str, passages: &[(usize, &str)]) -> Option<SideMentions> {
+    /// `text` of passage `ord`, ready for [`Lexical::mentions`].
+    pub fn passage_text(&self, ord: usize, text: String) -> PassageText {
+        let terms = self.terms_in(&text);
+        PassageText { ord, text, terms }
+    }
+
+    /// Where `passages` mention `side`: its known words in order next to each other, by the
+    /// base's terms for them (synonyms and typo fixes too). `None` when the side has no word
+    /// the base uses besides the words in half the passages ("ML architect"), so there is
+    /// nothing to look for.
+    pub fn mentions(&self, side: &str, passages: &[PassageText]) -> Option<SideMentions> {
         let mut analyzers = self.analyzers.clone();
         let (slots, unknown): (Vec<Slot>, Vec<Slot>) = self
             .slots(&mut analyzers, side)
@@ -98,11 +114,10 @@ impl Lexical {
         // A real word the base never uses ("data analyst"): no passage mentions the side,
         // whatever its other words. Not a fragment or slang the model has no word for ("ml
         // engg"), and without a model no word is known to be real.
-        let real = |word: &str| {
-            word.chars().all(char::is_alphabetic)
-                && self.real_words.as_ref().is_some_and(|known| known(word))
-        };
-        if unknown.iter().any(|s| real(&word_of(s))) {
+        if unknown.iter().any(|s| {
+            let word = word_of(s);
+            word.chars().all(char::is_alphabetic) && self.is_real_word(&word)
+        }) {
             return Some(SideMentions::default());
         }
         // "data scientist", "data architect" name a kind of job, mentioned only by the
@@ -113,11 +128,10 @@ impl Lexical {
                 .iter()
                 .any(|s| !is_job(s) && !LEVEL_WORDS.contains(&word_of(s).as_str()));
         let mut found = SideMentions::default();
-        for (index, (ord, text)) in passages.iter().enumerate() {
-            let terms = analyzers.index_terms(text);
+        for (index, PassageText { ord, text, terms }) in passages.iter().enumerate() {
             let before = found.at.len();
             for start in 0..terms.len() {
-                if let Some(end) = phrase_end(text, &terms, start, &slots) {
+                if let Some(end) = phrase_end(text, terms, start, &slots) {
                     found
                         .at
                         .push((index, terms[start].1.start..terms[end - 1].1.end));

@@ -44,7 +44,7 @@ pub use analysis::Fields;
 use analysis::{is_stopword, Analyzers, FILLERS};
 pub use correct::RealWords;
 use correct::VocabWord;
-pub use mention::{is_job_word, SideMentions};
+pub use mention::{is_job_word, PassageText, SideMentions};
 use names::{describes_the_asker, introduces_the_asker};
 use slots::Slot;
 
