@@ -297,6 +297,11 @@ pub fn dump(engine: &Engine, cases: &[EvalCase]) -> Vec<serde_json::Value> {
                 "answered": answer.answered,
                 "unknown_share": answer.decision.as_ref().map(|d| d.unknown_share),
                 "reason": answer.decision.as_ref().map(|d| d.reason.as_str()),
+                "topic": answer.nearest_topic.as_ref().map(|t| serde_json::json!({
+                    "name": t.name,
+                    "similarity": t.similarity,
+                    "refused": t.refused,
+                })),
                 "hits": hits,
             })
         })

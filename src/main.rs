@@ -288,7 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 outln!("{}", serde_json::to_string(&hits)?)?;
             } else {
                 outln!(
-                    "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms, {} asked questions (content {})",
+                    "ok: {} passages, {} skill areas, {} salary bands, {} phases, {} timeline steps, {} synonyms, {} asked questions, {} not-covered topics (content {})",
                     kb.passages.len(),
                     kb.skills.len(),
                     kb.salary.bands.len(),
@@ -296,6 +296,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     kb.timeline.steps.len(),
                     kb.synonyms.len(),
                     kb.passages.iter().map(|p| p.asked_as.len()).sum::<usize>(),
+                    kb.not_covered.len(),
                     kb.content_hash
                 )?;
             }

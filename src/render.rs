@@ -80,6 +80,15 @@ pub fn explain_text(engine: &Engine, answer: &Answer, candidates: &[(String, Sig
     if let Some(d) = &answer.decision {
         let _ = writeln!(out, "{}", d.reason);
     }
+    if let Some(t) = answer.nearest_topic.as_ref().filter(|t| !t.refused) {
+        let _ = writeln!(
+            out,
+            "nearest not-covered topic: {:?} at similarity {:.3} (refused from {:.2}, when nearer than every passage)",
+            t.name,
+            t.similarity,
+            crate::search::fuse::NOT_COVERED_SIMILARITY
+        );
+    }
     let _ = writeln!(
         out,
         "\n{:>3}  {:>8}  {:>8}  {:>8}  {:>6}  passage",
@@ -116,12 +125,18 @@ fn refusal_card(kb: &KnowledgeBase, answer: &Answer, how: &Invocations) -> Card 
     }
     // A question about a topic the base covers, asking for a figure it does not give, is
     // told so: the user learns the section exists and what it lacks.
-    let mut body = match &answer.unstated {
-        Some(u) => format!(
+    let not_covered = answer.nearest_topic.as_ref().filter(|t| t.refused);
+    let mut body = match (&answer.unstated, not_covered) {
+        // The base's owners listed the topic as one it does not cover: say so, by name.
+        (_, Some(t)) => format!(
+            "My knowledge base doesn't cover {}, so I can't answer that. I can answer questions about these topics:\n",
+            t.name
+        ),
+        (Some(u), None) => format!(
             "The nearest section I have, \"{}\", doesn't give {}, so I can't answer that. I can answer questions about these topics:\n",
             u.nearest, u.asked_for
         ),
-        None => String::from(
+        (None, None) => String::from(
             "I don't have that in my knowledge base. I can answer questions about these topics:\n",
         ),
     };

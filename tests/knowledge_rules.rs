@@ -483,6 +483,63 @@ fn r15_asked_questions_name_a_section_and_are_short() {
     assert!(!checked.stderr.contains("questions"), "{}", checked.stderr);
 }
 
+#[test]
+fn r16_not_covered_topics_have_a_name_and_questions() {
+    let topic = |name: &str, question: &str| {
+        format!("[[topic]]\nname = \"{name}\"\nquestions = [\"{question}\"]\n")
+    };
+    Base::shipped()
+        .write("not-covered.toml", &topic(" ", "how much tax do I pay?"))
+        .check()
+        .refuses("not-covered.toml", 1, "name");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            &topic(&"income tax ".repeat(8), "how much tax do I pay?"),
+        )
+        .check()
+        .refuses("not-covered.toml", 1, "over 80 characters");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            &format!(
+                "{}\n{}",
+                topic("income tax", "how much tax do I pay?"),
+                topic("Income Tax", "old or new regime?")
+            ),
+        )
+        .check()
+        .refuses("not-covered.toml", 5, "already listed at line 1");
+    Base::shipped()
+        .write("not-covered.toml", &topic("income tax", " "))
+        .check()
+        .refuses("not-covered.toml", 1, "a question is empty");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            "[[topic]]\nname = \"income tax\"\nquestions = []\n",
+        )
+        .check()
+        .refuses("not-covered.toml", 1, "is given no questions");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            "[[topic]]\nname = \"income tax\"\nquestion = [\"how much tax?\"]\n",
+        )
+        .check()
+        .refuses("not-covered.toml", 3, "unknown field `question`");
+    // Optional: a base without it is served with no warning about it.
+    let base = Base::shipped();
+    base.remove("not-covered.toml");
+    let checked = base.check();
+    checked.passes();
+    assert!(
+        !checked.stderr.contains("not-covered"),
+        "{}",
+        checked.stderr
+    );
+}
+
 /// The checklist in knowledge/README.md and the tests above name the same rules.
 #[test]
 fn readme_and_tests_list_the_same_rules() {

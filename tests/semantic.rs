@@ -55,11 +55,14 @@ fn independent_calibration_sets_meet_the_bar() {
             "tests/eval/independent-dev-7.jsonl",
             "tests/eval/independent-dev-8.jsonl",
             "tests/eval/independent-dev-9.jsonl",
+            "tests/eval/independent-dev-10.jsonl",
+            "tests/eval/independent-dev-11.jsonl",
         ],
         &hybrid(),
     );
     let summary = report.summary();
-    // When last calibrated (eleventh session, with `-dev-8` and `-dev-9`): 703 and 765 of 799.
+    // When last calibrated (twelfth session, with `-dev-10` and `-dev-11`): 812 and 885 of
+    // 927 (703 and 765 of the first nine sets' 799).
     assert!(report.top1() >= 0.85, "{summary}");
     assert!(report.recall3() >= 0.94, "{summary}");
     let offtopic: Vec<_> = report
@@ -76,11 +79,12 @@ fn independent_calibration_sets_meet_the_bar() {
     // city's name alone, until `fuse::STRANGE_SIMILARITY` went up to 0.28; "a beginner road
     // bike under $1000" until `fuse::WORDLESS_SIMILARITY`.
     assert!(answered.len() <= 1, "off-topic answered: {answered:#?}");
-    // With the questions the base does not answer in its domain: 316 of 384 since the
-    // eleventh session (233 of 284 on the first seven sets, 217 in the tenth session, 183
+    // With the questions the base does not answer in its domain: 443 of 494 since the
+    // twelfth session's `not-covered.toml` (351 of the first nine sets' 384; 316 before
+    // it, in the eleventh session; 233 of 284 on the first seven sets, 217 in the tenth session, 183
     // of 244 on the first six, 156 of 204 on the first five, 146 before `search::wanted`
     // and the higher bar).
-    assert!(report.refused() >= 310, "{summary}");
+    assert!(report.refused() >= 435, "{summary}");
 }
 
 #[test]
@@ -188,6 +192,49 @@ fn a_question_beyond_the_base_in_its_domain_is_refused() {
         "what deep learning stuff am I expected to already be comfy with",
     ] {
         assert!(engine.ask(q, 3).answered, "{q}");
+    }
+}
+
+/// A question nearer to a topic `not-covered.toml` lists than to any section is refused
+/// by naming the topic; without the file the same question is answered with a salary band,
+/// and the passages' similarities do not move (the topics do not change the base's common
+/// direction).
+#[test]
+fn a_topic_listed_as_not_covered_is_refused_by_name() {
+    let question = "what will my take-home be after income tax at 30 LPA?";
+    let listed = hybrid();
+    let a = listed.ask(question, 3);
+    assert!(!a.answered, "{:?}", a.hits.first().map(|h| &h.title));
+    let topic = a.nearest_topic.clone().expect("the nearest topic");
+    assert!(
+        topic.refused && topic.name.contains("income tax"),
+        "{topic:?}"
+    );
+    let reason = a.decision.clone().expect("a decision").reason;
+    assert!(reason.contains("not-covered.toml:"), "{reason}");
+    let card = careerbot::render::answer_card(&listed, &a, &careerbot::render::CLI);
+    assert!(
+        card.body.contains(&format!("doesn't cover {}", topic.name)),
+        "{}",
+        card.body
+    );
+
+    let mut kb = shipped();
+    kb.not_covered.clear();
+    let unlisted = Engine::build_hybrid(kb, &model()).unwrap();
+    let a = unlisted.ask(question, 3);
+    assert!(a.answered && a.nearest_topic.is_none(), "{:?}", a.decision);
+    assert!(a.hits[0].title.starts_with("Salary"), "{}", a.hits[0].title);
+    for q in ["should I learn kubernetes?", "how long does phase 2 take"] {
+        let similarities = |engine: &Engine| {
+            let (_, candidates) = engine.explain(q, 5);
+            candidates
+                .iter()
+                .map(|(t, s)| (t.clone(), s.semantic))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(similarities(&listed), similarities(&unlisted), "{q}");
+        assert!(listed.ask(q, 3).answered, "{q}");
     }
 }
 

@@ -20,6 +20,12 @@
 //!   against them as well as against the passage (question to question is what the model
 //!   was trained on most). An id that names no passage is a warning at its line, and its
 //!   questions are not used.
+//! - `not-covered.toml` (optional): topics the base does not answer that people ask about
+//!   ("income tax on a salary"), each with questions in users' words
+//!   (`[[topic]] name = "..."`, `questions = [...]`). A question nearer to one of them than
+//!   to any passage is refused by naming the topic: a sentence-embedding model scores "how
+//!   much tax on 30 LPA" as close to the salary table as a paraphrase, and only the base's
+//!   owners know what they chose not to write (see `search::fuse::not_covered`).
 //!
 //! Any other file is ignored except a `*.toml` with an unknown name, which is an error (it is
 //! almost certainly a misnamed table that would otherwise silently vanish).
@@ -39,7 +45,8 @@ pub use markdown::parse_markdown;
 pub use passages::{band_line, phase_line, salary_band_passage_id, step_line};
 pub use problems::{LoadError, Problem};
 pub use tables::{
-    parse_phases, parse_questions, parse_salary, parse_skills, parse_synonyms, parse_timeline,
+    parse_not_covered, parse_phases, parse_questions, parse_salary, parse_skills, parse_synonyms,
+    parse_timeline,
 };
 
 use passages::*;
@@ -206,6 +213,8 @@ pub struct KnowledgeBase {
     pub phases: PhaseTable,
     pub timeline: Timeline,
     pub synonyms: Vec<Synonym>,
+    /// Topics the base does not answer, from `not-covered.toml` (empty without it).
+    pub not_covered: Vec<NotCovered>,
     /// FNV-1a hash over every loaded file's name and bytes, hex: identifies a generation's
     /// content, so processes can tell whether they serve the same base.
     pub content_hash: String,
@@ -233,6 +242,20 @@ pub const TABLE_FILES: [&str; 5] = [
 
 /// The optional file of questions each passage answers (see the module docs).
 pub const QUESTIONS_FILE: &str = "questions.toml";
+
+/// The optional file of topics the base does not answer (see the module docs).
+pub const NOT_COVERED_FILE: &str = "not-covered.toml";
+
+/// One `[[topic]]` of [`NOT_COVERED_FILE`]: something people ask about that the base's
+/// owners chose not to answer, and questions that ask it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotCovered {
+    /// Shown to users in the refusal: "income tax on a salary".
+    pub name: String,
+    pub questions: Vec<String>,
+    pub source: String,
+    pub line: usize,
+}
 
 /// One `[[asked]]` entry of [`QUESTIONS_FILE`].
 #[derive(Debug, Clone, PartialEq)]
@@ -411,11 +434,12 @@ impl KnowledgeBase {
                 "timeline.toml" => parse_timeline(path, text).map(|s| kb.timeline = s),
                 "synonyms.toml" => parse_synonyms(path, text).map(|s| kb.synonyms = s),
                 QUESTIONS_FILE => parse_questions(path, text).map(|q| asked = q),
+                NOT_COVERED_FILE => parse_not_covered(path, text).map(|t| kb.not_covered = t),
                 _ => Err(vec![Problem::new(
                     path,
                     1,
                     format!(
-                        "unknown table file {name:?}: table files are {} and {QUESTIONS_FILE}",
+                        "unknown table file {name:?}: table files are {}, {QUESTIONS_FILE} and {NOT_COVERED_FILE}",
                         TABLE_FILES.join(", ")
                     ),
                 )]),

@@ -411,21 +411,7 @@ pub fn parse_questions(path: &str, text: &str) -> Result<Vec<AskedAs>, Vec<Probl
         if !require(&mut problems, path, line, "passage", &r.passage) {
             continue;
         }
-        let mut questions = Vec::new();
-        for q in &r.questions {
-            let q = q.trim();
-            if q.is_empty() {
-                problems.push(Problem::new(path, line, "a question is empty"));
-            } else if q.chars().count() > MAX_ASKED_CHARS {
-                problems.push(Problem::new(
-                    path,
-                    line,
-                    format!("a question is over {MAX_ASKED_CHARS} characters: {q:.40}..."),
-                ));
-            } else {
-                questions.push(q.to_string());
-            }
-        }
+        let questions = checked_questions(&mut problems, path, line, &r.questions);
         if r.questions.is_empty() {
             problems.push(Problem::new(
                 path,
@@ -435,6 +421,96 @@ pub fn parse_questions(path: &str, text: &str) -> Result<Vec<AskedAs>, Vec<Probl
         }
         out.push(AskedAs {
             passage: r.passage.trim().to_string(),
+            questions,
+            source: path.to_string(),
+            line,
+        });
+    }
+    ok_if_clean(problems, out)
+}
+
+/// The questions of one row, trimmed; an empty or overlong one is a problem at `line`.
+fn checked_questions(
+    problems: &mut Vec<Problem>,
+    path: &str,
+    line: usize,
+    questions: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for q in questions {
+        let q = q.trim();
+        if q.is_empty() {
+            problems.push(Problem::new(path, line, "a question is empty"));
+        } else if q.chars().count() > MAX_ASKED_CHARS {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("a question is over {MAX_ASKED_CHARS} characters: {q:.40}..."),
+            ));
+        } else {
+            out.push(q.to_string());
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NotCoveredFile {
+    #[serde(default)]
+    topic: Vec<Spanned<NotCoveredRow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NotCoveredRow {
+    name: String,
+    questions: Vec<String>,
+}
+
+/// Longest topic name: it is shown to users in a refusal ("The guide doesn't cover ...").
+pub const MAX_TOPIC_CHARS: usize = 80;
+
+/// Parses `not-covered.toml`: topics the base does not answer, each with questions people
+/// ask about it.
+pub fn parse_not_covered(path: &str, text: &str) -> Result<Vec<NotCovered>, Vec<Problem>> {
+    let file: NotCoveredFile = parse_toml(path, text)?;
+    let mut problems = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for row in file.topic {
+        let line = span_line(text, &row);
+        let r = row.into_inner();
+        if !require(&mut problems, path, line, "name", &r.name) {
+            continue;
+        }
+        let name = r.name.trim().to_string();
+        if name.chars().count() > MAX_TOPIC_CHARS {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("a topic name is over {MAX_TOPIC_CHARS} characters: {name:.40}..."),
+            ));
+        }
+        if let Some(prev) = seen.insert(name.to_lowercase(), line) {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!("topic {name:?} is already listed at line {prev}"),
+            ));
+        }
+        let questions = checked_questions(&mut problems, path, line, &r.questions);
+        if r.questions.is_empty() {
+            problems.push(Problem::new(
+                path,
+                line,
+                format!(
+                    "topic {name:?} is given no questions (they are how the bot recognises it)"
+                ),
+            ));
+        }
+        out.push(NotCovered {
+            name,
             questions,
             source: path.to_string(),
             line,

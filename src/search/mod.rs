@@ -116,6 +116,10 @@ pub struct Answer {
     /// does not state: what it asked for and that passage, so the refusal can say so.
     #[serde(skip)]
     pub unstated: Option<Unstated>,
+    /// The nearest not-covered topic (hybrid engines over a base that lists some): named in
+    /// the refusal when the question was refused for it, shown by `--explain` otherwise.
+    #[serde(skip)]
+    pub nearest_topic: Option<NearTopic>,
 }
 
 impl Answer {
@@ -129,6 +133,7 @@ impl Answer {
             terms: Vec::new(),
             suggestions: Vec::new(),
             unstated: None,
+            nearest_topic: None,
         }
     }
 }
@@ -259,7 +264,15 @@ impl Engine {
                 }
             }
         });
-        let (ranked, mut decision) = fuse::fuse(&lexical, similarities.as_deref(), self.mode);
+        let (ranked, mut decision) = fuse::fuse(
+            &lexical,
+            similarities.as_ref().map(|s| s.passages.as_slice()),
+            self.mode,
+        );
+        let nearest_topic = similarities
+            .as_ref()
+            .filter(|_| self.mode == Retrieval::Hybrid)
+            .and_then(|s| self.nearest_topic(s, &mut decision));
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
                 if fuse::may_be_beyond_the_base(best, &lexical) {
@@ -307,7 +320,43 @@ impl Engine {
             ranked,
             decision,
             unstated,
+            nearest_topic,
         }
+    }
+
+    /// The not-covered topic nearest the question, if the base lists any; an answered
+    /// `decision` becomes a refusal naming it when the question is nearer to it than to
+    /// every passage (see [`fuse::not_covered`]).
+    fn nearest_topic(
+        &self,
+        similarities: &semantic::Similarities,
+        decision: &mut Decision,
+    ) -> Option<NearTopic> {
+        let (t, &similarity) = similarities
+            .topics
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        let topic = self.kb.not_covered.get(t)?;
+        let nearest_passage = similarities
+            .passages
+            .iter()
+            .copied()
+            .fold(f32::MIN, f32::max);
+        let mut refused = false;
+        if decision.answered {
+            if let Some(refusal) =
+                fuse::not_covered(nearest_passage, similarity, topic, decision.unknown_share)
+            {
+                *decision = refusal;
+                refused = true;
+            }
+        }
+        Some(NearTopic {
+            name: topic.name.clone(),
+            similarity,
+            refused,
+        })
     }
 
     /// The refusal of a question about another job's pay than the one the base gives (see
@@ -384,9 +433,11 @@ impl Engine {
             ranked,
             decision,
             unstated,
+            nearest_topic,
         } = ranking;
         let mut answer = Answer::empty(question);
         answer.unstated = unstated;
+        answer.nearest_topic = nearest_topic;
         answer.did_you_mean = lexical.did_you_mean;
         answer.terms = lexical.terms;
         if decision.answered {
@@ -436,6 +487,16 @@ struct Ranking {
     ranked: Vec<Signals>,
     decision: Decision,
     unstated: Option<Unstated>,
+    nearest_topic: Option<NearTopic>,
+}
+
+/// The not-covered topic (`not-covered.toml`) nearest a question, and whether the question
+/// was refused for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearTopic {
+    pub name: String,
+    pub similarity: f32,
+    pub refused: bool,
 }
 
 /// The question as the engine reads it: composed (NFC), so a decomposed "résumé" typed on

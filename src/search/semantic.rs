@@ -121,6 +121,8 @@ pub struct SemanticIndex {
     /// `questions.toml`, 0 for the passage's own text.
     discount: Vec<f32>,
     passages: usize,
+    /// Not-covered topics; their rows' owners come after the passages'.
+    topics: usize,
     /// How this generation's vectors were obtained.
     pub stats: CacheStats,
 }
@@ -143,8 +145,19 @@ impl SemanticIndex {
                 discount.push(ASKED_DISCOUNT);
             }
         }
+        // The base's own rows make its common direction; the not-covered topics' questions
+        // (after them) are measured against it but do not move it, so listing a topic
+        // changes no passage's similarity.
+        let base_rows = texts.len();
+        for (t, topic) in kb.not_covered.iter().enumerate() {
+            for q in &topic.questions {
+                texts.push(q.clone());
+                owner.push(kb.passages.len() + t);
+                discount.push(ASKED_DISCOUNT);
+            }
+        }
         let (mut vectors, stats) = model.cache.embed(&model.embedder, &texts)?;
-        let common = mean_direction(&vectors, model.embedder.dims());
+        let common = mean_direction(&vectors[..base_rows], model.embedder.dims());
         for v in &mut vectors {
             remove_common(v, &common);
         }
@@ -157,6 +170,7 @@ impl SemanticIndex {
             owner,
             discount,
             passages: kb.passages.len(),
+            topics: kb.not_covered.len(),
             stats,
         })
     }
@@ -236,21 +250,22 @@ impl SemanticIndex {
         Ok(rest.iter().map(|v| cosine(first, v)).collect())
     }
 
-    /// Cosine similarity of the question to every passage (by passage index). `corrected`
-    /// is [`SemanticIndex::corrected_for_model`]'s text, embedded as well when present.
+    /// Cosine similarity of the question to every passage (by passage index) and to every
+    /// not-covered topic. `corrected` is [`SemanticIndex::corrected_for_model`]'s text,
+    /// embedded as well when present.
     pub fn similarities(
         &self,
         question: &str,
         corrected: Option<&str>,
-    ) -> Result<Vec<f32>, EmbedError> {
+    ) -> Result<Similarities, EmbedError> {
         let (mut query_vectors, _) = self
             .queries
             .embed(&self.embedder, &question_texts(question, corrected))?;
         for v in &mut query_vectors {
             remove_common(v, &self.common);
         }
-        let mut best = vec![f32::MIN; self.passages];
-        for ((v, &ord), &discount) in self
+        let mut best = vec![f32::MIN; self.passages + self.topics];
+        for ((v, &owner), &discount) in self
             .matrix
             .chunks_exact(self.dims)
             .zip(&self.owner)
@@ -258,8 +273,8 @@ impl SemanticIndex {
         {
             for q in &query_vectors {
                 let c = cosine(q, v) - discount;
-                if c > best[ord] {
-                    best[ord] = c;
+                if c > best[owner] {
+                    best[owner] = c;
                 }
             }
         }
@@ -268,8 +283,20 @@ impl SemanticIndex {
                 *b = 0.0;
             }
         }
-        Ok(best)
+        let topics = best.split_off(self.passages);
+        Ok(Similarities {
+            passages: best,
+            topics,
+        })
     }
+}
+
+/// A question's similarity to each passage and to each not-covered topic (in the base's
+/// order), the best of the question's vectors against the best of each one's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Similarities {
+    pub passages: Vec<f32>,
+    pub topics: Vec<f32>,
 }
 
 /// The unit-length mean of `vectors` (zeros when there are none).
