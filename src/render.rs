@@ -83,9 +83,10 @@ pub fn explain_text(engine: &Engine, answer: &Answer, candidates: &[(String, Sig
     if let Some(t) = answer.nearest_topic.as_ref().filter(|t| !t.refused) {
         let _ = writeln!(
             out,
-            "nearest not-covered topic: {:?} at similarity {:.3} (refused from {:.2}, when nearer than every passage)",
+            "nearest not-covered topic: {:?} at similarity {:.3}, the nearest passage {:.3} (a topic refuses from {:.2}, when nearer than every passage)",
             t.name,
             t.similarity,
+            t.nearest_passage,
             crate::search::fuse::NOT_COVERED_SIMILARITY
         );
     }
@@ -123,8 +124,6 @@ fn refusal_card(kb: &KnowledgeBase, answer: &Answer, how: &Invocations) -> Card 
             topics.push(&p.doc_title);
         }
     }
-    // A question about a topic the base covers, asking for a figure it does not give, is
-    // told so: the user learns the section exists and what it lacks.
     let not_covered = answer.nearest_topic.as_ref().filter(|t| t.refused);
     let mut body = match (&answer.unstated, not_covered) {
         // The base's owners listed the topic as one it does not cover: say so, by name.
@@ -132,6 +131,8 @@ fn refusal_card(kb: &KnowledgeBase, answer: &Answer, how: &Invocations) -> Card 
             "My knowledge base doesn't cover {}, so I can't answer that. I can answer questions about these topics:\n",
             t.name
         ),
+        // A question about a topic the base covers, asking for a figure it does not give,
+        // is told so: the user learns the section exists and what it lacks.
         (Some(u), None) => format!(
             "The nearest section I have, \"{}\", doesn't give {}, so I can't answer that. I can answer questions about these topics:\n",
             u.nearest, u.asked_for

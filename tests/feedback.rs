@@ -179,7 +179,7 @@ async fn feedback_suite(test: &str, database: Option<&str>) {
     // An empty database: zeros and empty lists, exit 0.
     let empty = report(&url, &[]);
     assert_eq!(counts(&empty), [0; 5], "{empty}");
-    for list in ["unanswered", "not_helpful_passages"] {
+    for list in ["unanswered", "not_covered", "not_helpful_passages"] {
         assert_eq!(empty[list], json!([]), "{empty}");
     }
 
@@ -220,6 +220,15 @@ async fn feedback_suite(test: &str, database: Option<&str>) {
         assert!(!description(&refused.reply).is_empty());
     }
 
+    // A topic the base lists as not covered: refused by its name, and reported apart.
+    let tax = ask_as(&h, "how much income tax will I pay on a 30 LPA salary?", 8).await;
+    assert!(tax.buttons().is_empty(), "{}", tax.reply.message());
+    assert!(
+        description(&tax.reply).contains("doesn't cover income tax"),
+        "{}",
+        tax.reply.message()
+    );
+
     // A passage renamed by a reload after it was shown: the vote keeps the id it showed.
     let role = ask_as(&h, "What does an ML Architect actually do?", 9).await;
     let shown = shown_passage(&role);
@@ -242,7 +251,12 @@ async fn feedback_suite(test: &str, database: Option<&str>) {
     flushed(&h).await;
 
     let r = report(&url, &[]);
-    assert_eq!(counts(&r), [5, 2, 3, 1, 1], "{r}");
+    assert_eq!(counts(&r), [6, 2, 4, 1, 1], "{r}");
+    assert_eq!(
+        r["not_covered"],
+        json!([{"topic": "income tax on your salary", "count": 1}]),
+        "{r}"
+    );
     // The two wordings are one group; the unrelated question is its own.
     assert_eq!(r["unanswered"][0]["count"], 2, "grouped: {r}");
     assert_eq!(
@@ -258,7 +272,7 @@ async fn feedback_suite(test: &str, database: Option<&str>) {
     // Summed over the days, so a run across midnight (UTC) counts the same.
     let per_day = r["per_day"].as_array().expect("per_day");
     let total = |key: &str| per_day.iter().filter_map(|d| d[key].as_u64()).sum::<u64>();
-    assert_eq!((total("asked"), total("answered")), (5, 2), "{r}");
+    assert_eq!((total("asked"), total("answered")), (6, 2), "{r}");
 
     // The rows themselves: one vote for the first answer, the later one, by a hashed voter.
     let votes = database_rows(

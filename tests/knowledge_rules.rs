@@ -276,6 +276,11 @@ fn r9_table_files_by_exact_name_and_missing_ones_warned() {
     let base = Base::shipped();
     base.write("extra.toml", "x = 1\n");
     base.check().refuses("extra.toml", 1, "unknown table file");
+    // The optional files too: a capitalised name is a rename, not an unknown file.
+    let base = Base::shipped();
+    std::fs::rename(base.path("not-covered.toml"), base.path("Not-Covered.toml")).unwrap();
+    base.check()
+        .refuses("Not-Covered.toml", 1, "rename \"Not-Covered.toml\" to");
 
     // Absent: still served (a base may have no salaries), never silently.
     let base = Base::shipped();
@@ -491,7 +496,22 @@ fn r16_not_covered_topics_have_a_name_and_questions() {
     Base::shipped()
         .write("not-covered.toml", &topic(" ", "how much tax do I pay?"))
         .check()
-        .refuses("not-covered.toml", 1, "name");
+        .refuses("not-covered.toml", 1, "name is empty");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            &topic("\u{200b}", "how much tax do I pay?"),
+        )
+        .check()
+        .refuses("not-covered.toml", 1, "name is empty");
+    // Shown inside a sentence on Discord: a line break would start a list or a heading.
+    Base::shipped()
+        .write(
+            "not-covered.toml",
+            &topic("tax\\n- **free course**", "how much tax do I pay?"),
+        )
+        .check()
+        .refuses("not-covered.toml", 1, "one line of plain text");
     Base::shipped()
         .write(
             "not-covered.toml",
@@ -528,6 +548,19 @@ fn r16_not_covered_topics_have_a_name_and_questions() {
         )
         .check()
         .refuses("not-covered.toml", 3, "unknown field `question`");
+    // A question the base's owners also say a section answers: one file or the other.
+    let base = Base::shipped();
+    base.write(
+        "not-covered.toml",
+        &topic(
+            "system design",
+            "What  system design topics should an ML architect study?",
+        ),
+    );
+    let asked = std::fs::read_to_string(base.path("questions.toml")).unwrap();
+    assert!(asked.contains("\"what system design topics should an ML architect study?\""));
+    base.check()
+        .refuses("not-covered.toml", 1, "is also a question passage");
     // Optional: a base without it is served with no warning about it.
     let base = Base::shipped();
     base.remove("not-covered.toml");

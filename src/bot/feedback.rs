@@ -114,6 +114,11 @@ pub fn asked_record(
         passage_ids: shown.iter().map(|h| h.id.clone()).collect(),
         top_title: shown.first().map(|h| h.title.clone()).unwrap_or_default(),
         content_hash: content_hash.to_string(),
+        not_covered: answer
+            .nearest_topic
+            .as_ref()
+            .filter(|t| t.refused)
+            .map(|t| t.name.clone()),
     }))
 }
 
@@ -319,6 +324,16 @@ pub fn report_card(report: &Report) -> Card {
             list(&report.unanswered),
         ));
     }
+    if !report.not_covered.is_empty() {
+        let topics = report
+            .not_covered
+            .iter()
+            .take(8)
+            .map(|t| format!("{}× {}", t.count, plain(&t.topic)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        fields.push(("Refused as not covered".to_string(), topics));
+    }
     if !report.not_helpful_passages.is_empty() {
         let passages = report
             .not_helpful_passages
@@ -404,6 +419,10 @@ mod tests {
                 wordings: vec!["who won".into()],
             }],
             unanswered_without_text: 0,
+            not_covered: vec![feedback::report::TopicCount {
+                topic: "income **tax**".into(),
+                count: 1,
+            }],
             not_helpful_questions: vec![],
             not_helpful_passages: vec![],
             per_day: vec![],
@@ -411,5 +430,13 @@ mod tests {
         });
         assert!(card.body.contains("3 asked"));
         assert_eq!(card.fields[0].1, "2× who won");
+        // A topic's name is shown as written: its markdown escaped.
+        assert_eq!(
+            card.fields[1],
+            (
+                "Refused as not covered".to_string(),
+                "1× income \\*\\*tax\\*\\*".to_string()
+            )
+        );
     }
 }

@@ -62,6 +62,8 @@ pub struct Asked {
     pub top_title: String,
     /// Content hash of the knowledge generation that answered.
     pub content_hash: String,
+    /// The not-covered topic it was refused for, by the name `not-covered.toml` gives it.
+    pub not_covered: Option<String>,
 }
 
 /// One person's verdict on one answer; a later vote by the same person replaces it.

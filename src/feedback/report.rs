@@ -56,6 +56,10 @@ pub struct Report {
     pub unanswered: Vec<QuestionCount>,
     /// Refused questions from guilds that keep question text out of the store.
     pub unanswered_without_text: u64,
+    /// Questions refused because they are about a topic `not-covered.toml` lists, per
+    /// topic, most asked first (not in `unanswered`: the moderators chose not to cover
+    /// these; a topic asked often may be worth a section after all).
+    pub not_covered: Vec<TopicCount>,
     /// Questions whose answers were voted not helpful, grouped, most votes first.
     pub not_helpful_questions: Vec<QuestionCount>,
     /// The passages shown first in answers voted not helpful, most votes first.
@@ -73,6 +77,13 @@ pub struct QuestionCount {
     pub count: u64,
     /// Every distinct wording in the group (the first is `question`).
     pub wordings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TopicCount {
+    /// The topic's name in `not-covered.toml` when the question was asked.
+    pub topic: String,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -119,6 +130,7 @@ pub struct Rows {
     helpful: u64,
     not_helpful: u64,
     refused_questions: Vec<(String, u64)>,
+    not_covered: Vec<TopicCount>,
     unhelpful_questions: Vec<(String, u64)>,
     passages: Vec<PassageCount>,
     per_day: Vec<Day>,
@@ -135,7 +147,11 @@ const VOTES: &str = "SELECT COALESCE(SUM(CASE WHEN v.helpful THEN 1 ELSE 0 END),
     WHERE v.voted_at >= $1 AND ($2 < 0 OR a.guild_id = $2)";
 const REFUSED: &str = "SELECT question, COUNT(*) FROM answers
     WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2) AND NOT answered AND question IS NOT NULL
+        AND not_covered IS NULL
     GROUP BY question ORDER BY COUNT(*) DESC, question LIMIT $3";
+const NOT_COVERED: &str = "SELECT not_covered, COUNT(*) FROM answers
+    WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2) AND NOT answered AND not_covered IS NOT NULL
+    GROUP BY not_covered ORDER BY COUNT(*) DESC, not_covered LIMIT $3";
 const UNHELPFUL: &str = "SELECT a.question, COUNT(*) FROM votes v JOIN answers a ON a.id = v.answer_id
     WHERE v.voted_at >= $1 AND ($2 < 0 OR a.guild_id = $2) AND NOT v.helpful AND a.question IS NOT NULL
     GROUP BY a.question ORDER BY COUNT(*) DESC, a.question LIMIT $3";
@@ -175,6 +191,11 @@ pub async fn fetch(store: &Store, options: ReportOptions) -> Result<Rows, StoreE
             .collect()
     };
     let refused_questions = questions(query(REFUSED).await?)?;
+    let mut not_covered = questions(query(NOT_COVERED).await?)?
+        .into_iter()
+        .map(|(topic, count)| TopicCount { topic, count })
+        .collect::<Vec<_>>();
+    not_covered.truncate(options.top);
     let unhelpful_questions = questions(query(UNHELPFUL).await?)?;
     let mut passages = query(PASSAGES)
         .await?
@@ -219,6 +240,7 @@ pub async fn fetch(store: &Store, options: ReportOptions) -> Result<Rows, StoreE
         helpful,
         not_helpful,
         refused_questions,
+        not_covered,
         unhelpful_questions,
         passages,
         per_day,
@@ -248,6 +270,7 @@ impl Rows {
             not_helpful: self.not_helpful,
             unanswered,
             unanswered_without_text: self.without_text,
+            not_covered: self.not_covered,
             not_helpful_questions,
             not_helpful_passages: self.passages,
             per_day: self.per_day,
@@ -384,6 +407,12 @@ impl Report {
                 "  ({} more refused where the server keeps question text private)\n",
                 self.unanswered_without_text
             ));
+        }
+        if !self.not_covered.is_empty() {
+            out.push_str("\nRefused as not covered (knowledge/not-covered.toml):\n");
+            for t in &self.not_covered {
+                out.push_str(&format!("  {:>4}  {}\n", t.count, t.topic));
+            }
         }
         list(
             &mut out,

@@ -114,10 +114,11 @@ impl StoreError {
 
 /// Versioned schema changes, applied in order, each once (recorded in `careerbot_schema`).
 /// Never edit a shipped entry: add the next version.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE answers (
+const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE answers (
             id BIGINT PRIMARY KEY,
             asked_at BIGINT NOT NULL,
             guild_id BIGINT NOT NULL,
@@ -128,8 +129,8 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             top_title TEXT NOT NULL,
             content_hash TEXT NOT NULL
         )",
-        "CREATE INDEX answers_by_time ON answers (asked_at)",
-        "CREATE TABLE votes (
+            "CREATE INDEX answers_by_time ON answers (asked_at)",
+            "CREATE TABLE votes (
             answer_id BIGINT NOT NULL,
             voter TEXT NOT NULL,
             helpful BOOLEAN NOT NULL,
@@ -138,12 +139,17 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             passage_id TEXT,
             PRIMARY KEY (answer_id, voter)
         )",
-        "CREATE INDEX votes_by_time ON votes (voted_at)",
-    ],
-)];
+            "CREATE INDEX votes_by_time ON votes (voted_at)",
+        ],
+    ),
+    // The not-covered topic a question was refused for (`not-covered.toml`'s name: the
+    // moderators' words, not the user's), so the report can list those apart from what
+    // nobody has written yet.
+    (2, &["ALTER TABLE answers ADD COLUMN not_covered TEXT"]),
+];
 
 /// The schema version this code reads and writes (the last migration's).
-const KNOWN_SCHEMA: i64 = 1;
+const KNOWN_SCHEMA: i64 = 2;
 
 /// Separates the passage ids after the first in `other_passages` (ids never hold one).
 const ID_SEPARATOR: char = '\n';
@@ -372,8 +378,8 @@ async fn insert_asked(
         .collect::<Vec<_>>()
         .join(&ID_SEPARATOR.to_string());
     sqlx::query(
-        "INSERT INTO answers (id, asked_at, guild_id, question, answered, top_passage, other_passages, top_title, content_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO answers (id, asked_at, guild_id, question, answered, top_passage, other_passages, top_title, content_hash, not_covered)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
     )
     .bind(a.id)
     .bind(a.asked_at_ms)
@@ -384,6 +390,7 @@ async fn insert_asked(
     .bind(others)
     .bind(without_nul(&a.top_title))
     .bind(a.content_hash.clone())
+    .bind(a.not_covered.as_deref().map(without_nul))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -463,6 +470,7 @@ mod tests {
             },
             top_title: if answered { "A".into() } else { String::new() },
             content_hash: "abc".into(),
+            not_covered: None,
         })
     }
 
@@ -488,6 +496,54 @@ mod tests {
         store.report_rows(&sql, 0, -1, 0).await.unwrap()[0]
             .try_get(0)
             .unwrap()
+    }
+
+    /// A database a version-1 bot wrote: a reader refuses it until the bot migrates it, and
+    /// the migration keeps its rows.
+    #[tokio::test]
+    async fn a_version_one_database_is_migrated_with_its_rows() {
+        let dir = std::env::temp_dir().join(format!("careerbot-v1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let location = Location::Sqlite(dir.join("v1.db"));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("v1.db").display());
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new().connect(&url).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE careerbot_schema (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        for statement in MIGRATIONS[0].1 {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO careerbot_schema (version, applied_at) VALUES (1, 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO answers VALUES (7, 1000, 1, 'q', FALSE, '', '', '', 'abc')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        assert!(matches!(
+            Store::open(&location, false).await,
+            Err(StoreError::OlderSchema { found: 1, known: 2 })
+        ));
+        let store = Store::open(&location, true).await.unwrap();
+        let mut topic = asked(8, 2_000, false, "how much tax");
+        if let Record::Asked(a) = &mut topic {
+            a.not_covered = Some("income tax".into());
+        }
+        store.write(&[topic]).await.unwrap();
+        assert_eq!(rows(&store, "answers WHERE not_covered IS NULL").await, 1);
+        assert_eq!(
+            rows(&store, "answers WHERE not_covered = 'income tax'").await,
+            1
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

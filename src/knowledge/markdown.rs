@@ -32,7 +32,7 @@ pub fn parse_markdown(path: &str, text: &str) -> Result<Vec<Passage>, Vec<Proble
 }
 
 /// Characters that take no room on screen: a section made only of them is empty.
-fn is_invisible(c: char) -> bool {
+pub(super) fn is_invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,

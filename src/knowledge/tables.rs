@@ -468,7 +468,8 @@ pub(super) struct NotCoveredRow {
     questions: Vec<String>,
 }
 
-/// Longest topic name: it is shown to users in a refusal ("The guide doesn't cover ...").
+/// Longest topic name: it is shown to users inside a refusal ("My knowledge base doesn't
+/// cover ...").
 pub const MAX_TOPIC_CHARS: usize = 80;
 
 /// Parses `not-covered.toml`: topics the base does not answer, each with questions people
@@ -485,7 +486,15 @@ pub fn parse_not_covered(path: &str, text: &str) -> Result<Vec<NotCovered>, Vec<
             continue;
         }
         let name = r.name.trim().to_string();
-        if name.chars().count() > MAX_TOPIC_CHARS {
+        if name.chars().any(char::is_control) {
+            problems.push(Problem::new(
+                path,
+                line,
+                "a topic name is one line of plain text (it is shown inside a sentence)",
+            ));
+        } else if name.chars().all(super::markdown::is_invisible) {
+            problems.push(Problem::new(path, line, "name is empty"));
+        } else if name.chars().count() > MAX_TOPIC_CHARS {
             problems.push(Problem::new(
                 path,
                 line,

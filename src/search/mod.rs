@@ -249,21 +249,7 @@ impl Engine {
             .semantic
             .as_ref()
             .filter(|_| self.mode != Retrieval::Lexical);
-        let similarities = semantic.and_then(|index| {
-            let corrected = index.corrected_for_model(question, &lexical.corrections);
-            // A Hinglish question is also read in English (typo fixes included).
-            let for_model =
-                hinglish::in_english(corrected.as_deref().unwrap_or(question)).or(corrected);
-            match index.similarities(question, for_model.as_deref()) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    // The model failed on this text (it should not): fall back to the
-                    // lexical answer rather than no answer.
-                    tracing::error!(error = %e, "semantic search failed; answering lexically");
-                    None
-                }
-            }
-        });
+        let similarities = semantic.and_then(|index| self.similarities(index, question, &lexical));
         let (ranked, mut decision) = fuse::fuse(
             &lexical,
             similarities.as_ref().map(|s| s.passages.as_slice()),
@@ -275,13 +261,13 @@ impl Engine {
             .and_then(|s| self.nearest_topic(s, &mut decision));
         if decision.answered && self.mode == Retrieval::Hybrid {
             if let (Some(index), Some(best)) = (semantic, ranked.first()) {
-                if fuse::may_be_beyond_the_base(best, &lexical) {
-                    let check = beyond::BeyondCheck::of(index, &self.lexical, question, &lexical);
-                    if let Some(refusal) =
-                        check.and_then(|c| c.refusal(index, question, &lexical, best))
-                    {
-                        decision = refusal;
-                    }
+                let check = fuse::may_be_beyond_the_base(best, &lexical)
+                    .then(|| beyond::BeyondCheck::of(index, &self.lexical, question, &lexical));
+                if let Some(refusal) = check
+                    .flatten()
+                    .and_then(|c| c.refusal(index, question, &lexical, best))
+                {
+                    decision = refusal;
                 }
             }
         }
@@ -324,6 +310,25 @@ impl Engine {
         }
     }
 
+    /// The question's similarity to every passage and not-covered topic, `None` when the
+    /// model fails on it (it should not: the question is then answered lexically rather
+    /// than not at all).
+    fn similarities(
+        &self,
+        index: &SemanticIndex,
+        question: &str,
+        lexical: &lexical::LexicalResult,
+    ) -> Option<semantic::Similarities> {
+        let corrected = index.corrected_for_model(question, &lexical.corrections);
+        // A Hinglish question is also read in English (typo fixes included).
+        let for_model =
+            hinglish::in_english(corrected.as_deref().unwrap_or(question)).or(corrected);
+        index
+            .similarities(question, for_model.as_deref())
+            .map_err(|e| tracing::error!(error = %e, "semantic search failed; answering lexically"))
+            .ok()
+    }
+
     /// The not-covered topic nearest the question, if the base lists any; an answered
     /// `decision` becomes a refusal naming it when the question is nearer to it than to
     /// every passage (see [`fuse::not_covered`]).
@@ -355,6 +360,7 @@ impl Engine {
         Some(NearTopic {
             name: topic.name.clone(),
             similarity,
+            nearest_passage,
             refused,
         })
     }
@@ -496,6 +502,8 @@ struct Ranking {
 pub struct NearTopic {
     pub name: String,
     pub similarity: f32,
+    /// The nearest passage's similarity, which the topic's must exceed.
+    pub nearest_passage: f32,
     pub refused: bool,
 }
 

@@ -1,4 +1,5 @@
-//! Semantic retrieval: how close in meaning the question is to each passage.
+//! Semantic retrieval: how close in meaning the question is to each passage, and to each
+//! topic the base lists as not covered.
 //!
 //! Each passage is embedded whole (its document and section titles first, for context) and,
 //! when it is long, also in chunks of a few sentences, because a fact buried in a long passage
@@ -7,10 +8,13 @@
 //! pairs of questions, so a user's question finds a question worded differently more surely
 //! than the prose that answers it. A passage's similarity is its best vector's cosine, less
 //! [`ASKED_DISCOUNT`] for those questions (two questions share their shape whatever they
-//! ask).
+//! ask). The questions of `not-covered.toml`'s topics are rows of the same matrix, owned by
+//! their topic rather than a passage, measured the same way (with the discount) so that a
+//! topic and a passage compete on equal terms (`fuse::not_covered`).
 //!
 //! Every vector is compared **without most of the base's common direction**: the mean of
-//! its vectors (passages' and `questions.toml`'s), of which [`COMMON_SHARE`] is projected
+//! its vectors (passages' and `questions.toml`'s; not the topics', so listing a topic moves
+//! no passage's similarity), of which [`COMMON_SHARE`] is projected
 //! out of passage and question vectors alike. A base about one career is one topic, so every passage shares a large
 //! component ("ML architects"), and any question that mentions the career is close to every
 //! passage through it alone, whether the base answers it (salaries) or not (visas, interview
@@ -57,7 +61,8 @@ pub const ASKED_DISCOUNT: f32 = 0.1;
 #[derive(Debug)]
 pub struct SemanticModel {
     pub embedder: Arc<Embedder>,
-    /// Passage vectors, on disk as well.
+    /// Vectors of the base's texts (passages, their questions, not-covered topics'
+    /// questions), on disk as well.
     pub cache: Arc<VectorCache>,
     /// Question vectors, in memory only.
     pub queries: Arc<VectorCache>,
@@ -106,19 +111,20 @@ impl SemanticModel {
     }
 }
 
-/// Passage vectors for one knowledge base generation.
+/// The vectors of one knowledge base generation: its passages' and its not-covered topics'.
 pub struct SemanticIndex {
     embedder: Arc<Embedder>,
     queries: Arc<VectorCache>,
-    /// Every vector, one after another (`dims` floats each), and the passage each belongs
-    /// to: one contiguous matrix is scanned at memory speed, a vector of vectors is not.
+    /// Every vector, one after another (`dims` floats each): one contiguous matrix is
+    /// scanned at memory speed, a vector of vectors is not.
     matrix: Vec<f32>,
     dims: usize,
     /// The base's mean direction (unit length), taken out of question vectors too.
     common: Vec<f32>,
+    /// What each row belongs to: a passage's index, or `passages` + a topic's index.
     owner: Vec<usize>,
-    /// Taken off each row's cosine: [`ASKED_DISCOUNT`] for a question from
-    /// `questions.toml`, 0 for the passage's own text.
+    /// Taken off each row's cosine: [`ASKED_DISCOUNT`] for a question (from
+    /// `questions.toml` or `not-covered.toml`), 0 for the passage's own text.
     discount: Vec<f32>,
     passages: usize,
     /// Not-covered topics; their rows' owners come after the passages'.
@@ -128,7 +134,8 @@ pub struct SemanticIndex {
 }
 
 impl SemanticIndex {
-    /// Embeds every passage (cached vectors are reused).
+    /// Embeds every passage, its questions and the not-covered topics' questions (cached
+    /// vectors are reused).
     pub fn build(kb: &KnowledgeBase, model: &SemanticModel) -> Result<SemanticIndex, EmbedError> {
         let mut texts = Vec::new();
         let mut owner = Vec::new();
@@ -211,6 +218,7 @@ impl SemanticIndex {
     /// Cosine similarity of `text` to one passage (`ord`), as [`SemanticIndex::similarities`]
     /// measures it.
     pub fn similarity_to(&self, text: &str, ord: usize) -> Result<f32, EmbedError> {
+        debug_assert!(ord < self.passages, "a passage, not a topic");
         let (mut vectors, _) = self.queries.embed(&self.embedder, &[text.to_string()])?;
         let mut best = f32::MIN;
         for v in &mut vectors {
