@@ -2,6 +2,8 @@
 //! answers, and `not-covered.toml`, topics the base does not answer with questions that
 //! ask them. Both feed the model's matching (`search::semantic`); neither states facts.
 
+use std::collections::HashMap;
+
 use super::problems::Problem;
 use super::Passage;
 
@@ -70,13 +72,17 @@ pub(super) fn asked_elsewhere(topics: &[NotCovered], asked: &[AskedAs]) -> Vec<P
             .join(" ")
             .to_lowercase()
     };
+    // Each asked question once, by its key: a reload compares hundreds of each.
+    let mut answered: HashMap<String, &AskedAs> = HashMap::new();
+    for entry in asked {
+        for q in &entry.questions {
+            answered.entry(key(q)).or_insert(entry);
+        }
+    }
     let mut problems = Vec::new();
     for topic in topics {
         for q in &topic.questions {
-            if let Some(entry) = asked
-                .iter()
-                .find(|a| a.questions.iter().any(|aq| key(aq) == key(q)))
-            {
+            if let Some(entry) = answered.get(&key(q)) {
                 problems.push(Problem::new(
                     &topic.source,
                     topic.line,
