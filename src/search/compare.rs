@@ -135,7 +135,7 @@ impl Comparison {
             // "airflow or dagster, which ...": the ask to choose comes after the pair; "which
             // is best: AWS, GCP or Azure": the pair comes after a colon or comma. "best books
             // for a fresher or student" asks for books, not for a choice between the two.
-            let chooses_after = choice().is_match(&question[or.end()..]);
+            let chooses_after = chooses_after(&question[or.end()..]);
             let listed = question[..or.start()].contains([':', ',']) && choice().is_match(question);
             (chooses_after || listed).then_some(or)
         })?;
@@ -181,6 +181,23 @@ impl Comparison {
             && !second.at.is_empty()
             && first.at.iter().chain(&second.at).all(in_lists);
         only_listed.then_some(Unanswered::OnlyListed)
+    }
+}
+
+/// Whether the words after an "or" ask to choose between the two things around it: a
+/// choice word in the same sentence ("airflow or dagster, which is better"), or in the next
+/// one when the second thing is all that is left of the first ("TensorFlow or PyTorch?
+/// which one"). "Should I stay a backend dev or move to data engineering first? which roles
+/// are good stepping stones" asks which roles, after advice between two courses of action.
+fn chooses_after(after: &str) -> bool {
+    let Some(choice) = choice().find(after) else {
+        return false;
+    };
+    match after.find(['?', '.', '!']) {
+        Some(end) if end < choice.start() => {
+            after[..end].split_whitespace().count() <= SIDE_WORDS + 1
+        }
+        _ => true,
     }
 }
 
@@ -237,7 +254,9 @@ fn side(text: &str, direction: Direction) -> String {
             continue;
         }
         let tail_ends = matches!(direction, Direction::Forward) && TAILS.contains(&lower.as_str());
-        if word.is_empty() || SIDE_STOPS.contains(&lower.as_str()) || tail_ends {
+        // Hinglish grammar ends a side too: "mlflow vs dvc kya use hota h" compares DVC.
+        let grammar = super::hinglish::is_glossary_word(&lower);
+        if word.is_empty() || SIDE_STOPS.contains(&lower.as_str()) || tail_ends || grammar {
             break;
         }
         // Read backward, a word with punctuation after it ends the clause before the side
@@ -344,6 +363,16 @@ mod tests {
             sides("TensorFlow ya PyTorch, kaunsa better hai?"),
             pair("TensorFlow", "PyTorch")
         );
+        // Hinglish grammar after a side is the question around it (`-dev-10`).
+        assert_eq!(
+            sides("mlflow vs dvc kya use hota h inka"),
+            pair("mlflow", "dvc")
+        );
+        // The choice asked in the next sentence, right after the second side.
+        assert_eq!(
+            sides("TensorFlow or PyTorch? which one should I learn"),
+            pair("TensorFlow", "PyTorch")
+        );
     }
 
     #[test]
@@ -448,6 +477,11 @@ mod tests {
         assert_eq!(sides("best books for a fresher or student"), None);
         assert_eq!(
             sides("Which skills should a fresher or junior learn first?"),
+            None
+        );
+        // The choice word asks about something else, in a sentence of its own (`-dev-10`).
+        assert_eq!(
+            sides("Should I stay a backend dev or move to data engineering first? which roles are good stepping stones toward architect?"),
             None
         );
         // Nothing on one side.

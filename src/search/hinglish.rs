@@ -12,7 +12,8 @@
 //! as function words ([`is_glossary_word`]); the model gets an English rendering of the
 //! question as one more view of it ([`in_english`]), only when at least [`MIN_WORDS`] of
 //! them appear, so an English question with one look-alike ("ka" in a name) is untouched.
-//! Words that are also English words ("me", "to", "ho") are left out.
+//! Words that are also English words ("me", "to", "ho") are left out, except "ban"
+//! ("become"), which career questions use far more than the English word.
 
 /// Hindi word (as typed, lowercase) and its English rendering ("" for words that only
 /// address or point: "yaar", "wala").
@@ -112,6 +113,9 @@ const GLOSSARY: &[(&str, &str)] = &[
     ("seekhne", "learn"),
     ("sikhne", "learn"),
     ("bnne", "become"),
+    // Also English, but "ban sakte" / "ban jaunga" (can become) is how the question is
+    // asked; read as English it is corrected to "bands" and lands on the salary table.
+    ("ban", "become"),
     ("bata", "tell"),
     ("btao", "tell"),
     ("aata", "comes"),
