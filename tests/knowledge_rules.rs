@@ -515,6 +515,13 @@ fn r16_not_covered_topics_have_a_name_and_questions() {
     Base::shipped()
         .write(
             "not-covered.toml",
+            &topic("income\\u2028tax", "how much tax do I pay?"),
+        )
+        .check()
+        .refuses("not-covered.toml", 1, "one line of plain text");
+    Base::shipped()
+        .write(
+            "not-covered.toml",
             &topic(&"income tax ".repeat(8), "how much tax do I pay?"),
         )
         .check()

@@ -114,10 +114,11 @@ pub fn asked_record(
         passage_ids: shown.iter().map(|h| h.id.clone()).collect(),
         top_title: shown.first().map(|h| h.title.clone()).unwrap_or_default(),
         content_hash: content_hash.to_string(),
+        // What the question was about, like its text: kept out where the text is.
         not_covered: answer
             .nearest_topic
             .as_ref()
-            .filter(|t| t.refused)
+            .filter(|t| keep_text && t.refused)
             .map(|t| t.name.clone()),
     }))
 }
@@ -402,6 +403,44 @@ mod tests {
         ] {
             assert_eq!(Click::parse(bad), None, "{bad}");
         }
+    }
+
+    /// A question refused for a not-covered topic: the topic is recorded with the text,
+    /// and kept out with it (a private ask, a server that keeps text out).
+    #[test]
+    fn the_topic_is_kept_only_with_the_question_text() {
+        let mut answer = crate::search::Answer {
+            question: "how much tax on 30 LPA".into(),
+            answered: false,
+            hits: vec![],
+            did_you_mean: None,
+            decision: None,
+            terms: vec![],
+            suggestions: vec![],
+            unstated: None,
+            nearest_topic: Some(crate::search::NearTopic {
+                name: "income tax".into(),
+                similarity: 0.7,
+                nearest_passage: 0.4,
+                refused: true,
+            }),
+        };
+        let topic = |answer: &crate::search::Answer, keep_text: bool| match asked_record(
+            1 << 23,
+            Some(5),
+            "q",
+            answer,
+            "abc",
+            keep_text,
+        ) {
+            Some(Record::Asked(a)) => a.not_covered,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(topic(&answer, true).as_deref(), Some("income tax"));
+        assert_eq!(topic(&answer, false), None);
+        // Near a topic but refused (or answered) for another reason: no topic.
+        answer.nearest_topic.as_mut().unwrap().refused = false;
+        assert_eq!(topic(&answer, true), None);
     }
 
     #[test]

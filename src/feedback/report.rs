@@ -139,7 +139,7 @@ pub struct Rows {
 /// The queries, `$1` the start of the window and `$2` the guild (negative: every guild).
 /// Votes belong to the guild of the answer they are about.
 const TOTALS: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN answered THEN 1 ELSE 0 END), 0),
-        COALESCE(SUM(CASE WHEN answered OR question IS NOT NULL THEN 0 ELSE 1 END), 0)
+        COALESCE(SUM(CASE WHEN answered OR question IS NOT NULL OR not_covered IS NOT NULL THEN 0 ELSE 1 END), 0)
     FROM answers WHERE asked_at >= $1 AND ($2 < 0 OR guild_id = $2)";
 const VOTES: &str = "SELECT COALESCE(SUM(CASE WHEN v.helpful THEN 1 ELSE 0 END), 0),
         COALESCE(SUM(CASE WHEN v.helpful THEN 0 ELSE 1 END), 0)

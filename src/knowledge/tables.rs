@@ -486,7 +486,11 @@ pub fn parse_not_covered(path: &str, text: &str) -> Result<Vec<NotCovered>, Vec<
             continue;
         }
         let name = r.name.trim().to_string();
-        if name.chars().any(char::is_control) {
+        // Control characters, and whitespace other than a space (U+2028 is a line break).
+        if name
+            .chars()
+            .any(|c| c.is_control() || (c.is_whitespace() && c != ' '))
+        {
             problems.push(Problem::new(
                 path,
                 line,

@@ -184,18 +184,24 @@ impl Comparison {
     }
 }
 
+// A sentence ends at "?" or "!", or at a single "." before a space or the end: not in "3.11",
+// "Node.js" or the "..." of a trailing thought ("airflow or dagster for our team... which").
+regex_fn!(sentence_end, r"[?!]|[^.]\.(?:\s|$)");
+
 /// Whether the words after an "or" ask to choose between the two things around it: a
 /// choice word in the same sentence ("airflow or dagster, which is better"), or in the next
 /// one when the second thing is all that is left of the first ("TensorFlow or PyTorch?
 /// which one"). "Should I stay a backend dev or move to data engineering first? which roles
-/// are good stepping stones" asks which roles, after advice between two courses of action.
+/// are good stepping stones" asks which roles, after advice between two courses of action;
+/// so, by the same count, does "airflow or dagster for a small team? which is better" read
+/// as no comparison (with a comma instead of the "?" it is one).
 fn chooses_after(after: &str) -> bool {
     let Some(choice) = choice().find(after) else {
         return false;
     };
-    match after.find(['?', '.', '!']) {
-        Some(end) if end < choice.start() => {
-            after[..end].split_whitespace().count() <= SIDE_WORDS + 1
+    match sentence_end().find(after) {
+        Some(end) if end.start() < choice.start() => {
+            after[..end.start()].split_whitespace().count() <= SIDE_WORDS + 1
         }
         _ => true,
     }
@@ -255,7 +261,8 @@ fn side(text: &str, direction: Direction) -> String {
         }
         let tail_ends = matches!(direction, Direction::Forward) && TAILS.contains(&lower.as_str());
         // Hinglish grammar ends a side too: "mlflow vs dvc kya use hota h" compares DVC.
-        let grammar = super::hinglish::is_glossary_word(&lower);
+        // Not as its first word: "DS vs SE" compares SE, not "se" (from).
+        let grammar = !words.is_empty() && super::hinglish::is_glossary_word(&lower);
         if word.is_empty() || SIDE_STOPS.contains(&lower.as_str()) || tail_ends || grammar {
             break;
         }
@@ -368,6 +375,17 @@ mod tests {
             sides("mlflow vs dvc kya use hota h inka"),
             pair("mlflow", "dvc")
         );
+        // A side's own word that is also Hinglish grammar ("se").
+        assert_eq!(sides("DS vs SE, which pays more?"), pair("DS", "SE"));
+        // Dots inside a sentence do not end it.
+        assert_eq!(
+            sides("spark or dask on python 3.11, which is better"),
+            pair("spark", "dask")
+        );
+        assert_eq!(
+            sides("airflow or dagster for our team... which is better?"),
+            pair("airflow", "dagster")
+        );
         // The choice asked in the next sentence, right after the second side.
         assert_eq!(
             sides("TensorFlow or PyTorch? which one should I learn"),
@@ -479,7 +497,12 @@ mod tests {
             sides("Which skills should a fresher or junior learn first?"),
             None
         );
-        // The choice word asks about something else, in a sentence of its own (`-dev-10`).
+        // The choice word asks about something else, in a sentence of its own (`-dev-10`);
+        // read by the same count, so does this one (with a comma it is a comparison).
+        assert_eq!(
+            sides("airflow or dagster for a small team? which is better"),
+            None
+        );
         assert_eq!(
             sides("Should I stay a backend dev or move to data engineering first? which roles are good stepping stones toward architect?"),
             None

@@ -209,6 +209,14 @@ mod tests {
         assert!(!is_glossary_word("me") && !is_glossary_word("to"));
         assert!(is_glossary_word("Kitna"));
         assert!(!is_glossary_word("kitnaaaaaa") && !is_glossary_word("é"));
+        // "ban" (become) is grammar; alone in an English question it changes nothing the
+        // model reads.
+        assert!(is_glossary_word("ban"));
+        assert_eq!(in_english("is there a ban on moonlighting in India?"), None);
+        assert_eq!(
+            in_english("ml architect kitne saal me ban sakte hai").as_deref(),
+            Some("ml architect how many years me become can is")
+        );
         // Every entry fits the lookup's limits.
         assert!(GLOSSARY.iter().all(|(h, _)| h.len() <= 8 && h.is_ascii()));
     }
